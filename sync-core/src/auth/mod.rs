@@ -1,7 +1,25 @@
 //! Access tokens: verifying the JWTs the relay admits peers with, and minting dev tokens.
+//!
+//! clock reading to [`Verifier::verify`], and either gets [`Claims`] (who, which tenant, which
+//! documents, what scope) or an [`AuthError`] whose [`code`](AuthError::code) goes into the wire
+//! `error` message. Like the rest of `sync-core`, nothing here reads a clock: expiry is judged
+//! against the `now` the caller passes, so verification is deterministic and works unchanged on
+//! wasm32.
+//!
+//! Accepted algorithms are HS256 (shared secret) and RS256/ES256 (keys from a [`Jwks`]). Each is
+//! only ever checked against its own kind of key, and anything else, `none` included, is refused.
 
 mod claims;
 mod error;
+mod jwks;
+mod mint;
+mod verifier;
+
+#[cfg(test)]
+mod tests;
 
 pub use claims::{ALL_DOCS, Audience, Claims, DEFAULT_PLAN, DocAccess, Scope};
 pub use error::AuthError;
+pub use jwks::Jwks;
+pub use mint::mint_hs256;
+pub use verifier::{DEFAULT_LEEWAY_SECS, Verifier, VerifierConfig};
