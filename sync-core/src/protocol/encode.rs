@@ -19,6 +19,18 @@ impl Message {
     }
 }
 
+/// Length of the CBOR head of a byte string of `len` bytes: frame budgets need it because the
+/// head grows with the data it announces.
+pub(super) fn bytes_head_len(len: usize) -> usize {
+    match len {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
 /// Writes into a `Vec`, whose writer cannot fail; that is why every call unwraps through
 /// [`written`].
 struct Out(Encoder<Vec<u8>>);
