@@ -10,8 +10,10 @@
 //! - `ack` tells a client the relay stored its changes durably;
 //! - `fragment` carries a piece of a frame too large to send whole.
 //!
-//! A frame over the transport's size limit is cut into `fragment`s with [`fragment()`] and put
-//! back together by a [`Reassembler`], which only Tessera peers have.
+//! Frames over the transport's size limit are handled in two steps: [`split_sync_data`] turns
+//! one large automerge sync message into several smaller ones that any automerge peer accepts in
+//! sequence, and only a frame that still does not fit (one huge change) is cut into `fragment`s
+//! with [`fragment()`] and put back together by a [`Reassembler`], which only Tessera peers have.
 //!
 //! Nothing here does IO: callers hand in bytes and get bytes back.
 
@@ -23,6 +25,7 @@ mod ids;
 mod message;
 mod read;
 mod reassemble;
+mod split;
 
 pub use decode::{DEFAULT_MAX_FRAME_LEN, DecodeError};
 pub use error_code::{ErrorCode, UnknownErrorCode};
@@ -30,3 +33,4 @@ pub use fragment::{FragmentError, fragment};
 pub use ids::{BadDocumentId, DocumentId, PeerId, StorageId};
 pub use message::{HeadsInfo, Message, PeerMetadata};
 pub use reassemble::{Reassembler, ReassemblyError, ReassemblyLimits};
+pub use split::{SplitError, max_sync_data_len, split_sync_data};
