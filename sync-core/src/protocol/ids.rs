@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn matches_automerge_repo_encoding() {
-        // automerge-repo's README example id decodes to 16 bytes.
+        // The example id used in automerge-repo's own docs and tests.
         let id: DocumentId = "4NMNnkMhL8jXrdJ9jamS58PAVdXu".parse().unwrap();
         assert_eq!(id.to_string(), "4NMNnkMhL8jXrdJ9jamS58PAVdXu");
     }
