@@ -1,3 +1,4 @@
 //! placeholder
 pub mod auth;
 pub mod model;
+pub mod protocol;
