@@ -255,6 +255,16 @@ impl Page {
         self.tree().children(parent).to_vec()
     }
 
+    /// Every block whose tombstone is not set, straight from the registers. The rendered tree
+    /// shows exactly these blocks, each once; tests compare the two.
+    pub fn live_block_ids(&self) -> std::collections::BTreeSet<BlockId> {
+        self.stored_blocks()
+            .into_iter()
+            .filter(|(_, b)| !b.deleted)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     pub(crate) fn tree(&self) -> Tree {
         Tree::resolve(&self.stored_blocks())
     }

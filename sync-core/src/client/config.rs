@@ -1,0 +1,41 @@
+//! Tunables of a client document session.
+
+use crate::protocol::{PeerId, StorageId};
+
+/// Settings of a [`DocSync`](super::DocSync). Build with [`ClientConfig::new`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// This client's peer id, unique per running process.
+    pub peer_id: PeerId,
+    /// The id of this client's local database; the relay keys its sync state by it.
+    pub storage_id: StorageId,
+    /// Largest WebSocket frame to send whole.
+    pub max_frame_bytes: usize,
+    /// First reconnect delay.
+    pub backoff_base_ms: u64,
+    /// Longest reconnect delay.
+    pub backoff_max_ms: u64,
+    /// Delay before retrying a failed local save.
+    pub save_retry_ms: u64,
+    /// While connected and out of sync, reconnect if nothing progressed for this long. A sync
+    /// exchange that stopped converging (lost or repeated messages) restarts from fresh state.
+    pub stall_timeout_ms: u64,
+    /// After this many incremental saves, the shell is asked to replace them with one snapshot.
+    pub compact_after_saves: u32,
+}
+
+impl ClientConfig {
+    /// Defaults for a client with these ids.
+    pub fn new(peer_id: PeerId, storage_id: StorageId) -> Self {
+        Self {
+            peer_id,
+            storage_id,
+            max_frame_bytes: 1024 * 1024,
+            backoff_base_ms: 250,
+            backoff_max_ms: 30_000,
+            save_retry_ms: 500,
+            stall_timeout_ms: 15_000,
+            compact_after_saves: 256,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! What goes into a relay room and what comes out: plain data, carried by the shell.
+
+use crate::io::{ConnId, Millis, TaskId};
+use crate::protocol::ErrorCode;
+
+/// What the shell knows about a peer when it connects: the verified token's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PeerAccess {
+    /// The token's subject (the user).
+    pub subject: String,
+    /// The tenant whose quota the peer's writes count against.
+    pub tenant: String,
+    /// Whether the peer may change the document (`write` or `admin` scope).
+    pub can_write: bool,
+    /// When the token expires; the room closes the connection with `token_expired` then.
+    pub expires_at_ms: Millis,
+}
+
+/// A snapshot as stored: which generation, which log rows it covers, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// Generation; increases with every compaction.
+    pub generation: u64,
+    /// The last log row the snapshot includes; rows up to it are skipped on load.
+    pub log_through: u64,
+    /// A full Automerge save.
+    pub bytes: Vec<u8>,
+}
+
+/// The stored state of a room, as the shell loaded it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredRoom {
+    /// The current snapshot, if a compaction ever ran.
+    pub snapshot: Option<StoredSnapshot>,
+    /// Log rows written after that snapshot (`seq > log_through`), in sequence order.
+    pub log: Vec<(u64, Vec<u8>)>,
+    /// Whether the document was deleted.
+    pub deleted: bool,
+}
+
+/// A storage operation for the shell to run. Each reports back through
+/// [`RoomInput::StorageDone`] with its task id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageOp {
+    /// Read the snapshot, the log after it, and the tombstone; answer with [`RoomInput::Loaded`].
+    Load,
+    /// Append one log row (concatenated change chunks), under `max_row_bytes`.
+    AppendLog {
+        /// Sequence number of the row; strictly increasing.
+        seq: u64,
+        /// The row.
+        bytes: Vec<u8>,
+    },
+    /// Store a snapshot (R2), then record it as current, covering log rows up to `log_through`.
+    /// Only after both succeed is the task done.
+    PutSnapshot {
+        /// Generation; the object key is derived from it.
+        generation: u64,
+        /// A full Automerge save.
+        bytes: Vec<u8>,
+        /// The last log row the snapshot includes.
+        log_through: u64,
+    },
+    /// Delete log rows up to and including `through` (they are in the current snapshot).
+    TrimLog {
+        /// Last row to delete.
+        through: u64,
+    },
+    /// Delete a superseded snapshot.
+    DeleteSnapshot {
+        /// Its generation.
+        generation: u64,
+    },
+    /// Record that the document is deleted, and drop its data.
+    PutTombstone,
+}
+
+/// A refusal by the tenant's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaRefusal {
+    /// `quota_exceeded` (a plan limit) or `rate_limited` (a rolling window).
+    pub code: ErrorCode,
+    /// When to try again, for `rate_limited`.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// An input to [`RelayRoom::handle`](super::RelayRoom::handle).
+#[derive(Debug, Clone)]
+pub enum RoomInput {
+    /// The answer to [`StorageOp::Load`].
+    Loaded(StoredRoom),
+    /// A new WebSocket connection whose token the shell verified.
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// What the token allows.
+        access: PeerAccess,
+    },
+    /// A connection that survived hibernation, with the attachment the room last gave it.
+    Reattached {
+        /// The connection.
+        conn: ConnId,
+        /// Bytes from [`RoomOutput::Attach`].
+        attachment: Vec<u8>,
+    },
+    /// A binary frame from a connection.
+    Frame {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// The connection closed or failed.
+    Disconnected {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// A storage task finished.
+    StorageDone {
+        /// The task.
+        task: TaskId,
+        /// `Err` with a description when it failed; the room retries what it must.
+        outcome: Result<(), String>,
+    },
+    /// The tenant's answer to [`RoomOutput::ReserveQuota`].
+    Quota(Result<u64, QuotaRefusal>),
+    /// The timer set by [`RoomOutput::SetTimer`] fired (early or late is fine).
+    Timer,
+    /// An admin deleted the document.
+    Delete,
+}
+
+/// An output of the room, for the shell to carry out in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomOutput {
+    /// Send a binary frame.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+    /// Close the connection with a WebSocket close code.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Close code (see [`ErrorCode::close_code`]), or 1000.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Store these bytes with the connection (the hibernation attachment).
+    Attach {
+        /// The connection.
+        conn: ConnId,
+        /// Opaque bytes to hand back in [`RoomInput::Reattached`].
+        attachment: Vec<u8>,
+    },
+    /// Run a storage task.
+    Storage {
+        /// Report back with this id.
+        task: TaskId,
+        /// What to do.
+        op: StorageOp,
+    },
+    /// Call back with [`RoomInput::Timer`] at this time; replaces any earlier timer.
+    SetTimer {
+        /// When.
+        at_ms: Millis,
+    },
+    /// Ask the tenant's quota for budget to store `bytes` more; answer with [`RoomInput::Quota`].
+    ReserveQuota {
+        /// Bytes wanted.
+        bytes: u64,
+        /// Whether this is the document's first write (it counts against the document limit).
+        new_document: bool,
+    },
+    /// Something the shell may log or count.
+    Event(RoomEvent),
+}
+
+/// Observable facts about the room, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// The stored document was loaded.
+    Loaded {
+        /// Changes in the document.
+        changes: usize,
+    },
+    /// A batch of changes is durable and applied.
+    Persisted {
+        /// Chunks in the batch.
+        chunks: usize,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// A snapshot replaced the log.
+    Compacted {
+        /// The new generation.
+        generation: u64,
+        /// Snapshot size.
+        bytes: u64,
+    },
+    /// A storage task failed and will be retried.
+    StorageFailed {
+        /// The failure.
+        error: String,
+    },
+    /// A connection was refused or closed for a reason.
+    Refused {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        code: ErrorCode,
+    },
+}

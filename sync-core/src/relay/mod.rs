@@ -1,0 +1,42 @@
+//! The relay room: the state machine behind one document's Durable Object.
+//!
+//! # Loop
+//! The shell creates a [`RelayRoom`], runs the `Load` task it asks for, and from then on feeds
+//! every event (connections, frames, storage results, quota answers, timer) to
+//! [`RelayRoom::handle`] with the current time, carrying out the returned [`RoomOutput`]s in
+//! order. The room never reads a clock or touches storage itself.
+//!
+//! # Persist before ack, in batches
+//! Changes in an incoming sync message are not applied at once. They queue as chunks; one log
+//! row at a time is written (everything queued, up to the row limit), and only when the shell
+//! reports the row durable are its chunks applied to the document, in **one** incremental load,
+//! and the senders sent an `ack` with the new heads. While a row is being written, new chunks
+//! queue behind it, so under load each write carries more: the room never applies changes one
+//! at a time into a large document (with automerge 0.12 each apply costs time proportional to
+//! the document, see the crate docs).
+//!
+//! A failed write keeps its chunks queued (dirty) and is retried with exponential back-off.
+//!
+//! # Compaction
+//! After the log grows past a threshold (or after a quiet period) a timer saves the document as
+//! a snapshot, the shell stores it and records it as current, and the log rows it covers are
+//! trimmed and the previous snapshot deleted. A cold start loads the snapshot plus the log.
+//!
+//! # Authorization and quota
+//! The shell verifies the token before the peer reaches the room and passes a [`PeerAccess`].
+//! A read-only peer that sends changes gets `permission_denied` and is closed; nothing of its
+//! changes is stored. Storage budget is reserved from the tenant in chunks; a refusal drops the
+//! queued changes (nothing partial is stored) and closes their senders with the code.
+
+mod config;
+mod io;
+mod peer;
+mod persistence;
+mod room;
+
+pub use config::RoomConfig;
+pub use io::{
+    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
+    StoredSnapshot,
+};
+pub use room::RelayRoom;

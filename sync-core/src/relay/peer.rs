@@ -1,0 +1,84 @@
+//! One connection's state inside a room, and its hibernation attachment.
+
+use automerge::sync;
+use serde::{Deserialize, Serialize};
+
+use super::io::PeerAccess;
+use crate::protocol::{PeerId, Reassembler, StorageId};
+
+/// Who is on the other end, once it has sent `join`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Remote {
+    pub(crate) peer_id: String,
+    pub(crate) storage_id: Option<String>,
+}
+
+impl Remote {
+    pub(crate) fn peer_id(&self) -> PeerId {
+        PeerId::from(self.peer_id.as_str())
+    }
+
+    #[allow(dead_code)] // kept for remote-heads gossip, which the relay does not send yet
+    pub(crate) fn storage_id(&self) -> Option<StorageId> {
+        self.storage_id.as_deref().map(StorageId::from)
+    }
+}
+
+/// A connection's state.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) access: PeerAccess,
+    pub(crate) remote: Option<Remote>,
+    /// Set once the peer asked for this document; only then is it sent sync messages.
+    pub(crate) syncing: bool,
+    pub(crate) sync: sync::State,
+    /// Change chunks from this peer not yet durable; the peer is not synced to until they are,
+    /// or the room would ask it again for what it already sent.
+    pub(crate) unpersisted: usize,
+    pub(crate) reassembler: Reassembler,
+    pub(crate) next_fragment_id: u64,
+}
+
+/// What survives hibernation: enough to resume without a new handshake.
+#[derive(Debug, Serialize, Deserialize)]
+struct Attachment {
+    access: PeerAccess,
+    remote: Option<Remote>,
+    syncing: bool,
+    /// `sync::State::encode()`: the shared heads.
+    sync: Vec<u8>,
+}
+
+impl Peer {
+    pub(crate) fn new(access: PeerAccess) -> Self {
+        Self {
+            access,
+            remote: None,
+            syncing: false,
+            sync: sync::State::new(),
+            unpersisted: 0,
+            reassembler: Reassembler::default(),
+            next_fragment_id: 0,
+        }
+    }
+
+    pub(crate) fn attachment(&self) -> Vec<u8> {
+        let a = Attachment {
+            access: self.access.clone(),
+            remote: self.remote.clone(),
+            syncing: self.syncing,
+            sync: self.sync.encode(),
+        };
+        serde_json::to_vec(&a).expect("attachments always serialize")
+    }
+
+    /// Rebuilds a peer from its attachment; `None` if the bytes are not one of ours.
+    pub(crate) fn from_attachment(bytes: &[u8]) -> Option<Self> {
+        let a: Attachment = serde_json::from_slice(bytes).ok()?;
+        let mut peer = Self::new(a.access);
+        peer.remote = a.remote;
+        peer.syncing = a.syncing;
+        peer.sync = sync::State::decode(&a.sync).unwrap_or_default();
+        Some(peer)
+    }
+}

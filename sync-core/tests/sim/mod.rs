@@ -1,0 +1,720 @@
+//! A seeded, deterministic network of client sessions and one relay room.
+//!
+//! Everything is driven by one RNG seed: edits, latency, dropped connections (a WebSocket loses
+//! frames only by breaking, so a drop breaks the connection and loses what was in flight),
+//! duplicated and reordered frames, failing storage writes, relay restarts from storage in the
+//! middle of a sync, and client crashes. After the chaotic phase the network heals and the
+//! simulation runs until it is quiet; then every replica must show the same page.
+
+pub(crate) mod storage;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use sync_core::client::{ClientConfig, ClientEvent, ClientInput, ClientOutput, DocSync};
+use sync_core::io::{ConnId, TaskId};
+use sync_core::model::{BlockId, BlockKind, MarkName, Page, Target};
+use sync_core::protocol::{DocumentId, PeerId, StorageId};
+use sync_core::relay::{PeerAccess, RelayRoom, RoomConfig, RoomInput, RoomOutput};
+
+use storage::{ClientStore, RelayStore};
+
+/// Knobs of one scenario.
+#[derive(Debug, Clone)]
+pub(crate) struct Faults {
+    pub(crate) drop_per_mille: u32,
+    pub(crate) duplicate_per_mille: u32,
+    pub(crate) reorder_per_mille: u32,
+    pub(crate) storage_fail_per_mille: u32,
+    pub(crate) relay_restart_per_mille: u32,
+    pub(crate) client_crash_per_mille: u32,
+    pub(crate) offline_toggle_per_mille: u32,
+}
+
+impl Faults {
+    pub(crate) fn chaotic() -> Self {
+        Self {
+            drop_per_mille: 15,
+            duplicate_per_mille: 10,
+            reorder_per_mille: 10,
+            storage_fail_per_mille: 40,
+            relay_restart_per_mille: 8,
+            client_crash_per_mille: 5,
+            offline_toggle_per_mille: 30,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Frame {
+    deliver_at: u64,
+    conn: ConnId,
+    to_relay: bool,
+    bytes: Vec<u8>,
+}
+
+struct Client {
+    sync: DocSync,
+    store: ClientStore,
+    conn: Option<ConnId>,
+    /// The relay accepted the connection (the shell saw it open).
+    timer: Option<u64>,
+    wants_online: bool,
+    actor: [u8; 16],
+    in_sync: bool,
+}
+
+pub(crate) struct Sim {
+    rng: StdRng,
+    now: u64,
+    faults: Faults,
+    doc_id: DocumentId,
+    relay: RelayRoom,
+    relay_store: RelayStore,
+    relay_timer: Option<u64>,
+    /// Relay storage tasks in flight: they finish after a delay, or never if the relay dies.
+    relay_tasks: Vec<(u64, TaskId, bool)>,
+    clients: Vec<Client>,
+    conn_owner: BTreeMap<ConnId, usize>,
+    next_conn: u64,
+    net: Vec<Frame>,
+    next_block_bits: u64,
+    pub(crate) stats: Stats,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Stats {
+    pub(crate) edits: u64,
+    pub(crate) refused_edits: u64,
+    pub(crate) relay_restarts: u64,
+    pub(crate) client_crashes: u64,
+    pub(crate) drops: u64,
+    pub(crate) frames: u64,
+}
+
+impl Stats {
+    pub(crate) fn add(&mut self, other: &Self) {
+        self.edits += other.edits;
+        self.refused_edits += other.refused_edits;
+        self.relay_restarts += other.relay_restarts;
+        self.client_crashes += other.client_crashes;
+        self.drops += other.drops;
+        self.frames += other.frames;
+    }
+}
+
+const HOUR_MS: u64 = 3_600_000;
+
+impl Sim {
+    pub(crate) fn new(seed: u64, n_clients: usize, faults: Faults) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let doc_id = DocumentId::from_random_bytes(rng.random());
+        let relay_store = RelayStore::default();
+        let (relay, outs) = RelayRoom::new(room_config(), doc_id);
+        let mut sim = Self {
+            rng,
+            now: 1_000_000,
+            faults,
+            doc_id,
+            relay,
+            relay_store,
+            relay_timer: None,
+            relay_tasks: Vec::new(),
+            clients: Vec::new(),
+            conn_owner: BTreeMap::new(),
+            next_conn: 1,
+            net: Vec::new(),
+            next_block_bits: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            stats: Stats::default(),
+        };
+        sim.relay_outputs(outs);
+        for i in 0..n_clients {
+            let actor: [u8; 16] = sim.rng.random();
+            // Client 0 creates the page; the others start empty and fetch it.
+            let page = if i == 0 {
+                Page::create(actor, "Simulated page")
+            } else {
+                Page::empty(actor)
+            };
+            let mut store = ClientStore::default();
+            let mut page = page;
+            store.seed(&page.doc_mut().save());
+            let sync = DocSync::new(
+                client_config(i),
+                doc_id,
+                page,
+                BTreeMap::new(),
+                sim.rng.random(),
+            );
+            sim.clients.push(Client {
+                sync,
+                store,
+                conn: None,
+                timer: None,
+                wants_online: true,
+                actor,
+                in_sync: false,
+            });
+            let outs = sim.clients[i].sync.handle(sim.now, ClientInput::GoOnline);
+            sim.client_outputs(i, outs);
+        }
+        sim
+    }
+
+    fn roll(&mut self, per_mille: u32) -> bool {
+        per_mille > 0 && self.rng.random_range(0..1000) < per_mille
+    }
+
+    /// The chaotic phase: `steps` random actions.
+    pub(crate) fn run_chaos(&mut self, steps: usize) {
+        for _ in 0..steps {
+            self.now += self.rng.random_range(0..40);
+            match self.rng.random_range(0..100) {
+                0..=29 => {
+                    let c = self.rng.random_range(0..self.clients.len());
+                    self.random_edit(c);
+                }
+                30..=79 => self.deliver_one(true),
+                80..=89 => self.fire_timers(),
+                90..=94 => self.finish_relay_task(true),
+                _ => {
+                    if self.roll(self.faults.offline_toggle_per_mille * 10) {
+                        self.toggle_online();
+                    }
+                }
+            }
+            if self.roll(self.faults.relay_restart_per_mille) {
+                self.restart_relay();
+            }
+            if self.roll(self.faults.client_crash_per_mille) {
+                let c = self.rng.random_range(0..self.clients.len());
+                self.crash_client(c);
+            }
+        }
+    }
+
+    /// Heals the network and runs until nothing is left to do; panics if that never happens.
+    pub(crate) fn run_until_quiet(&mut self) {
+        self.faults = Faults {
+            drop_per_mille: 0,
+            duplicate_per_mille: 0,
+            reorder_per_mille: 0,
+            storage_fail_per_mille: 0,
+            relay_restart_per_mille: 0,
+            client_crash_per_mille: 0,
+            offline_toggle_per_mille: 0,
+        };
+        for c in 0..self.clients.len() {
+            self.clients[c].wants_online = true;
+            let outs = self.clients[c].sync.handle(self.now, ClientInput::GoOnline);
+            self.client_outputs(c, outs);
+        }
+        for _ in 0..200_000 {
+            self.fire_timers();
+            if !self.net.is_empty() {
+                self.deliver_one(false);
+                continue;
+            }
+            if !self.relay_tasks.is_empty() {
+                self.finish_relay_task(false);
+                continue;
+            }
+            let all_in_sync = self
+                .clients
+                .iter_mut()
+                .all(|c| c.in_sync && c.sync.is_in_sync());
+            if all_in_sync && !self.relay.has_unpersisted() {
+                return;
+            }
+            // Nothing in flight: let time pass to the next timer.
+            let next = self
+                .clients
+                .iter()
+                .filter_map(|c| c.timer)
+                .chain(self.relay_timer)
+                .min()
+                // Token expiry is far away; jumping there is not "waiting for a timer".
+                .filter(|t| *t < self.now + HOUR_MS);
+            match next {
+                Some(t) => {
+                    self.now = self.now.max(t);
+                    self.fire_timers();
+                }
+                None => panic!(
+                    "stuck: nothing in flight, no timers, not in sync\n{}",
+                    self.describe()
+                ),
+            }
+        }
+        panic!("did not quiesce\n{}", self.describe());
+    }
+
+    fn describe(&mut self) -> String {
+        let mut s = String::new();
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            let heads = c.sync.page_mut_for_read().doc_mut().get_heads();
+            s.push_str(&format!(
+                "client {i}: in_sync={} stopped={:?} heads={heads:?}\n",
+                c.in_sync,
+                c.sync.stopped(),
+            ));
+        }
+        s.push_str(&format!(
+            "relay heads={:?}\n",
+            self.relay.doc_mut().get_heads()
+        ));
+        s
+    }
+
+    /// Asserts convergence and the tree invariants; returns the common JSON.
+    pub(crate) fn assert_converged(&mut self) -> String {
+        let url = self.doc_id.to_url();
+        let relay_heads = {
+            let mut h = self.relay.doc_mut().get_heads();
+            h.sort();
+            h
+        };
+        let mut jsons = Vec::new();
+        for c in &mut self.clients {
+            let page = c.sync.page_mut_for_read();
+            let mut heads = page.doc_mut().get_heads();
+            heads.sort();
+            assert_eq!(heads, relay_heads, "client heads differ from the relay's");
+            jsons.push(page.to_json(&url));
+            // Every live block is shown exactly once, and nothing else is shown.
+            let view = page.view(&url);
+            let mut shown = Vec::new();
+            collect_ids(&view.blocks, &mut shown);
+            let unique: BTreeSet<String> = shown.iter().cloned().collect();
+            assert_eq!(
+                unique.len(),
+                shown.len(),
+                "a block is shown twice: {shown:?}"
+            );
+            let live: BTreeSet<String> = page
+                .live_block_ids()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(unique, live, "shown blocks differ from live blocks");
+        }
+        for j in &jsons[1..] {
+            assert_eq!(j, &jsons[0], "replicas diverged");
+        }
+        // A replica rebuilt from each client's storage holds everything it saved.
+        for c in &self.clients {
+            let bytes = c.store.doc_bytes();
+            let mut reloaded = Page::load(&bytes, c.actor).expect("stored bytes load");
+            let mut h = reloaded.doc_mut().get_heads();
+            h.sort();
+            assert_eq!(h, relay_heads, "a client's storage lost changes");
+        }
+        jsons.swap_remove(0)
+    }
+
+    // ---- actions ------------------------------------------------------------------------
+
+    fn random_edit(&mut self, c: usize) {
+        let bits = self.next_block_bits;
+        self.next_block_bits = self.next_block_bits.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let choice = self.rng.random_range(0..100);
+        let r1: u64 = self.rng.random();
+        let r2: u64 = self.rng.random();
+        let r3: u64 = self.rng.random();
+        let now = self.now;
+        let result = self.clients[c].sync.edit(now, |page| {
+            let live: Vec<BlockId> = page.live_block_ids().into_iter().collect();
+            let pick = |r: u64| live.get((r % live.len().max(1) as u64) as usize).cloned();
+            if live.len() < 3 || choice < 20 {
+                let kinds = [
+                    BlockKind::Paragraph,
+                    BlockKind::Heading { level: 2 },
+                    BlockKind::Todo {
+                        checked: r2 % 2 == 0,
+                    },
+                    BlockKind::Code {
+                        language: Some("rust".into()),
+                    },
+                    BlockKind::Quote,
+                ];
+                let kind = &kinds[(r1 % kinds.len() as u64) as usize];
+                let target = match (pick(r2), r3 % 3) {
+                    (Some(p), 0) => Target::End { parent: Some(p) },
+                    (Some(a), 1) => Target::After(a),
+                    _ => Target::Start { parent: None },
+                };
+                return page
+                    .add_block(bits, kind, "hello world", &target)
+                    .map(|_| ());
+            }
+            let block = pick(r1).expect("live blocks exist");
+            let len = page.text(&block)?.chars().count();
+            match choice {
+                20..=49 => {
+                    let pos = (r2 as usize) % (len + 1);
+                    let text = ["a", "é", "😀", " word", "\n"][(r3 % 5) as usize];
+                    page.insert_text(&block, pos, text)
+                }
+                50..=59 if len > 0 => {
+                    let pos = (r2 as usize) % len;
+                    let n = 1 + (r3 as usize) % (len - pos).min(4);
+                    page.delete_text(&block, pos, n)
+                }
+                60..=69 if len > 1 => {
+                    let start = (r2 as usize) % (len - 1);
+                    let end = start + 1 + (r3 as usize) % (len - start);
+                    let end = end.min(len);
+                    match r3 % 4 {
+                        0 => page.unmark(&block, start, end, MarkName::Bold),
+                        1 => page.mark(&block, start, end, &"link=https://t.test".parse().unwrap()),
+                        2 => page.mark(&block, start, end, &"color=red".parse().unwrap()),
+                        _ => page.mark(&block, start, end, &"bold".parse().unwrap()),
+                    }
+                }
+                70..=89 => {
+                    // Moves, including ones that would form cycles with concurrent moves.
+                    let target = match (pick(r2), r3 % 4) {
+                        (Some(p), 0 | 1) => Target::End { parent: Some(p) },
+                        (Some(a), 2) => Target::After(a),
+                        _ => Target::End { parent: None },
+                    };
+                    page.move_block(&block, &target)
+                }
+                _ => page.delete_block(&block),
+            }
+        });
+        match result {
+            Ok(((), outs)) => {
+                self.stats.edits += 1;
+                self.client_outputs(c, outs);
+            }
+            Err(_) => self.stats.refused_edits += 1,
+        }
+    }
+
+    fn toggle_online(&mut self) {
+        let c = self.rng.random_range(0..self.clients.len());
+        let online = !self.clients[c].wants_online;
+        self.clients[c].wants_online = online;
+        let input = if online {
+            ClientInput::GoOnline
+        } else {
+            ClientInput::GoOffline
+        };
+        let outs = self.clients[c].sync.handle(self.now, input);
+        self.client_outputs(c, outs);
+    }
+
+    /// Kills the relay: in-flight storage is lost, connections drop; a new room loads storage.
+    fn restart_relay(&mut self) {
+        self.stats.relay_restarts += 1;
+        self.relay_tasks.clear();
+        self.relay_store.forget_unfinished();
+        let conns: Vec<ConnId> = self.conn_owner.keys().copied().collect();
+        for conn in conns {
+            self.break_conn(conn);
+        }
+        let (relay, outs) = RelayRoom::new(room_config(), self.doc_id);
+        self.relay = relay;
+        self.relay_timer = None;
+        self.relay_outputs(outs);
+    }
+
+    /// Kills a client: only what its storage holds survives.
+    fn crash_client(&mut self, c: usize) {
+        self.stats.client_crashes += 1;
+        if let Some(conn) = self.clients[c].conn {
+            self.break_conn(conn);
+        }
+        let actor = self.clients[c].actor;
+        let bytes = self.clients[c].store.doc_bytes();
+        let page = if bytes.is_empty() {
+            Page::empty(actor)
+        } else {
+            Page::load(&bytes, actor).expect("a crashed client's storage loads")
+        };
+        let saved = self.clients[c].store.sync_states();
+        let seed = self.rng.random();
+        self.clients[c].sync = DocSync::new(client_config(c), self.doc_id, page, saved, seed);
+        self.clients[c].timer = None;
+        self.clients[c].in_sync = false;
+        if self.clients[c].wants_online {
+            let outs = self.clients[c].sync.handle(self.now, ClientInput::GoOnline);
+            self.client_outputs(c, outs);
+        }
+    }
+
+    /// The transport under `conn` fails: both ends learn of it, frames in flight are lost.
+    fn break_conn(&mut self, conn: ConnId) {
+        self.net.retain(|f| f.conn != conn);
+        if let Some(c) = self.conn_owner.remove(&conn) {
+            self.clients[c].conn = None;
+            let outs = self
+                .relay
+                .handle(self.now, RoomInput::Disconnected { conn });
+            self.relay_outputs(outs);
+            let outs = self.clients[c]
+                .sync
+                .handle(self.now, ClientInput::TransportClosed { code: None });
+            self.client_outputs(c, outs);
+        }
+    }
+
+    fn deliver_one(&mut self, faults: bool) {
+        if self.net.is_empty() {
+            return;
+        }
+        // The earliest frame per connection keeps FIFO order, as a WebSocket does.
+        let i = (0..self.net.len())
+            .min_by_key(|&i| (self.net[i].deliver_at, i))
+            .expect("non-empty");
+        if faults && self.roll(self.faults.reorder_per_mille) {
+            if let Some(j) = (i + 1..self.net.len()).find(|&j| self.net[j].conn == self.net[i].conn)
+            {
+                self.net.swap(i, j);
+            }
+        }
+        let frame = self.net.remove(i);
+        self.now = self.now.max(frame.deliver_at);
+        if faults && self.roll(self.faults.drop_per_mille) {
+            self.stats.drops += 1;
+            self.break_conn(frame.conn);
+            return;
+        }
+        let copies = if faults && self.roll(self.faults.duplicate_per_mille) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            self.stats.frames += 1;
+            self.deliver(&frame);
+        }
+    }
+
+    fn deliver(&mut self, frame: &Frame) {
+        let Some(&c) = self.conn_owner.get(&frame.conn) else {
+            return;
+        };
+        if frame.to_relay {
+            let outs = self.relay.handle(
+                self.now,
+                RoomInput::Frame {
+                    conn: frame.conn,
+                    bytes: frame.bytes.clone(),
+                },
+            );
+            self.relay_outputs(outs);
+        } else {
+            let outs = self.clients[c]
+                .sync
+                .handle(self.now, ClientInput::Frame(frame.bytes.clone()));
+            self.client_outputs(c, outs);
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.now;
+        if self.relay_timer.is_some_and(|t| t <= now) {
+            self.relay_timer = None;
+            let outs = self.relay.handle(now, RoomInput::Timer);
+            self.relay_outputs(outs);
+        }
+        for c in 0..self.clients.len() {
+            if self.clients[c].timer.is_some_and(|t| t <= now) {
+                self.clients[c].timer = None;
+                let outs = self.clients[c].sync.handle(now, ClientInput::Timer);
+                self.client_outputs(c, outs);
+            }
+        }
+    }
+
+    fn finish_relay_task(&mut self, faults: bool) {
+        if self.relay_tasks.is_empty() {
+            return;
+        }
+        let (_, task, _) = self.relay_tasks.remove(0);
+        let fail = faults && self.roll(self.faults.storage_fail_per_mille);
+        let outcome = if fail {
+            self.relay_store.fail(task);
+            Err("injected storage failure".to_owned())
+        } else {
+            self.relay_store.commit(task);
+            Ok(())
+        };
+        let outs = self
+            .relay
+            .handle(self.now, RoomInput::StorageDone { task, outcome });
+        self.relay_outputs(outs);
+    }
+
+    // ---- carrying outputs ---------------------------------------------------------------
+
+    fn latency(&mut self) -> u64 {
+        self.rng.random_range(1..30)
+    }
+
+    fn relay_outputs(&mut self, outs: Vec<RoomOutput>) {
+        for out in outs {
+            match out {
+                RoomOutput::Send { conn, bytes } => {
+                    if self.conn_owner.contains_key(&conn) {
+                        let deliver_at = self.now + self.latency();
+                        self.net.push(Frame {
+                            deliver_at,
+                            conn,
+                            to_relay: false,
+                            bytes,
+                        });
+                    }
+                }
+                RoomOutput::Close { conn, code, .. } => {
+                    // Frames already sent arrive first, then the close.
+                    if let Some(c) = self.conn_owner.remove(&conn) {
+                        let mut mine: Vec<Frame> = Vec::new();
+                        self.net.retain_mut(|f| {
+                            if f.conn == conn && !f.to_relay {
+                                mine.push(Frame {
+                                    deliver_at: f.deliver_at,
+                                    conn: f.conn,
+                                    to_relay: false,
+                                    bytes: std::mem::take(&mut f.bytes),
+                                });
+                                false
+                            } else {
+                                f.conn != conn
+                            }
+                        });
+                        self.clients[c].conn = None;
+                        for f in mine {
+                            let outs = self.clients[c]
+                                .sync
+                                .handle(self.now, ClientInput::Frame(f.bytes));
+                            self.client_outputs(c, outs);
+                        }
+                        let outs = self.clients[c]
+                            .sync
+                            .handle(self.now, ClientInput::TransportClosed { code: Some(code) });
+                        self.client_outputs(c, outs);
+                    }
+                }
+                RoomOutput::Attach { .. } | RoomOutput::Event(_) => {}
+                RoomOutput::Storage { task, op } => {
+                    if let Some(loaded) = self.relay_store.start(task, op) {
+                        // Loads answer at once (they read only committed state).
+                        let outs = self.relay.handle(self.now, RoomInput::Loaded(loaded));
+                        self.relay_outputs(outs);
+                    } else {
+                        let at = self.now + self.latency();
+                        self.relay_tasks.push((at, task, false));
+                    }
+                }
+                RoomOutput::SetTimer { at_ms } => self.relay_timer = Some(at_ms),
+                RoomOutput::ReserveQuota { bytes, .. } => {
+                    let outs = self.relay.handle(self.now, RoomInput::Quota(Ok(bytes)));
+                    self.relay_outputs(outs);
+                }
+            }
+        }
+    }
+
+    fn client_outputs(&mut self, c: usize, outs: Vec<ClientOutput>) {
+        for out in outs {
+            match out {
+                ClientOutput::Connect => {
+                    let conn = ConnId(self.next_conn);
+                    self.next_conn += 1;
+                    self.conn_owner.insert(conn, c);
+                    self.clients[c].conn = Some(conn);
+                    let access = PeerAccess {
+                        subject: format!("user-{c}"),
+                        tenant: "t".into(),
+                        can_write: true,
+                        expires_at_ms: self.now + 100 * HOUR_MS,
+                    };
+                    let outs = self
+                        .relay
+                        .handle(self.now, RoomInput::Connected { conn, access });
+                    self.relay_outputs(outs);
+                    let outs = self.clients[c]
+                        .sync
+                        .handle(self.now, ClientInput::TransportOpened);
+                    self.client_outputs(c, outs);
+                }
+                ClientOutput::Disconnect => {
+                    if let Some(conn) = self.clients[c].conn.take() {
+                        self.conn_owner.remove(&conn);
+                        self.net.retain(|f| f.conn != conn);
+                        let outs = self
+                            .relay
+                            .handle(self.now, RoomInput::Disconnected { conn });
+                        self.relay_outputs(outs);
+                    }
+                }
+                ClientOutput::Send(bytes) => {
+                    if let Some(conn) = self.clients[c].conn {
+                        let deliver_at = self.now + self.latency();
+                        self.net.push(Frame {
+                            deliver_at,
+                            conn,
+                            to_relay: true,
+                            bytes,
+                        });
+                    }
+                }
+                ClientOutput::Storage { task, op } => {
+                    let fail = self.roll(self.faults.storage_fail_per_mille);
+                    let outcome = self.clients[c].store.apply(op, fail);
+                    let outs = self.clients[c]
+                        .sync
+                        .handle(self.now, ClientInput::StorageDone { task, outcome });
+                    self.client_outputs(c, outs);
+                }
+                ClientOutput::SetTimer { at_ms } => self.clients[c].timer = Some(at_ms),
+                ClientOutput::Event(ev) => match ev {
+                    ClientEvent::InSync => self.clients[c].in_sync = true,
+                    ClientEvent::RemoteChange | ClientEvent::Disconnected { .. } => {
+                        self.clients[c].in_sync = false;
+                    }
+                    _ => {}
+                },
+            }
+        }
+        let _ = self.clients[c].sync.is_saved();
+        // An edit after being in sync makes it stale.
+        if !self.clients[c].sync.is_in_sync() {
+            self.clients[c].in_sync = false;
+        }
+    }
+}
+
+fn collect_ids(blocks: &[sync_core::model::BlockView], out: &mut Vec<String>) {
+    for b in blocks {
+        out.push(b.id.clone());
+        collect_ids(&b.children, out);
+    }
+}
+
+fn room_config() -> RoomConfig {
+    RoomConfig {
+        // Small limits so splitting, fragmenting and compaction happen in short runs.
+        max_frame_bytes: 4 * 1024,
+        compact_after_log_rows: 8,
+        compact_delay_ms: 50,
+        quota_chunk_bytes: 1024,
+        ..RoomConfig::default()
+    }
+}
+
+fn client_config(i: usize) -> ClientConfig {
+    let mut cfg = ClientConfig::new(
+        PeerId::from(format!("client-{i}").as_str()),
+        StorageId::from(format!("store-{i}").as_str()),
+    );
+    cfg.max_frame_bytes = 4 * 1024;
+    cfg.backoff_base_ms = 20;
+    cfg.backoff_max_ms = 2_000;
+    cfg.compact_after_saves = 16;
+    cfg
+}
