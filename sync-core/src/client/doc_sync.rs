@@ -296,7 +296,12 @@ impl DocSync {
             self.save(now);
         }
         if self.stall_deadline().is_some_and(|t| t <= now) && !self.is_in_sync() {
-            self.drop_connection(now);
+            // Start the next session from scratch rather than from the state that stalled.
+            if let Some(relay) = &self.relay_storage {
+                self.saved_sync.remove(relay);
+            }
+            self.out.push(ClientOutput::Disconnect);
+            self.wait_and_retry(now, None);
         }
     }
 
@@ -311,10 +316,9 @@ impl DocSync {
     }
 
     fn on_frame(&mut self, now: Millis, bytes: &[u8]) {
-        let message = match Message::decode(bytes) {
-            Ok(m) => m,
-            // A relay that sends garbage is treated like a dropped connection.
-            Err(_) => return self.drop_connection(now),
+        // A relay that sends garbage is treated like a dropped connection.
+        let Ok(message) = Message::decode(bytes) else {
+            return self.drop_connection(now);
         };
         if let Message::Fragment { .. } = message {
             match self.reassembler.accept(&message) {
@@ -383,13 +387,12 @@ impl DocSync {
             return self.drop_connection(now);
         };
         let before = self.page.doc_mut().get_heads();
-        if self
+        let received = self
             .page
             .doc_mut()
             .sync()
-            .receive_sync_message(&mut self.sync, message)
-            .is_err()
-        {
+            .receive_sync_message(&mut self.sync, message);
+        if received.is_err() {
             return self.drop_connection(now);
         }
         if self.page.doc_mut().get_heads() != before {
@@ -456,18 +459,36 @@ impl DocSync {
         }
     }
 
-    fn restored_sync_state(&self) -> sync::State {
-        self.relay_storage
+    /// The persisted sync state for this relay, if it only claims changes the page has. A state
+    /// that is ahead of the page (a save failed, then the process died) would make the relay
+    /// skip changes this page lacks, so it is discarded and a full sync runs instead.
+    fn restored_sync_state(&mut self) -> sync::State {
+        let state = self
+            .relay_storage
             .as_ref()
             .and_then(|s| self.saved_sync.get(s))
             .and_then(|b| sync::State::decode(b).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let doc = self.page.doc_mut();
+        if state
+            .shared_heads
+            .iter()
+            .all(|h| doc.get_change_by_hash(h).is_some())
+        {
+            state
+        } else {
+            sync::State::new()
+        }
     }
 
     fn persist_sync_state(&mut self) {
         let Some(peer) = self.relay_storage.clone() else {
             return;
         };
+        // Never persist a state that claims more than local storage holds.
+        if !self.is_saved() {
+            return;
+        }
         let bytes = self.sync.encode();
         if self.saved_sync.get(&peer) == Some(&bytes) {
             return;

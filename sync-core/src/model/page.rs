@@ -73,6 +73,10 @@ impl Page {
     }
 
     /// Loads a saved document (full or incremental saves, concatenated).
+    ///
+    /// `actor` must be fresh for every load (random bytes): edits of an earlier session may
+    /// have reached other replicas without reaching the disk, and writing again under the same
+    /// actor would reuse their sequence numbers, which Automerge rejects.
     pub fn load(bytes: &[u8], actor: [u8; 16]) -> Result<Self, LoadError> {
         let doc = AutoCommit::load(bytes)?.with_actor(ActorId::from(actor));
         Ok(Self { doc })

@@ -778,11 +778,11 @@ impl RelayRoom {
             .into_iter()
             .flatten()
             .min();
-        if next.is_some() && next != self.timer {
+        if let Some(at_ms) = next
+            && next != self.timer
+        {
             self.timer = next;
-            self.out.push(RoomOutput::SetTimer {
-                at_ms: next.expect("checked"),
-            });
+            self.out.push(RoomOutput::SetTimer { at_ms });
         }
     }
 }

@@ -260,9 +260,31 @@ impl Sim {
                 c.sync.stopped(),
             ));
         }
+        let relay_heads = self.relay.doc_mut().get_heads();
+        s.push_str(&format!("relay heads={relay_heads:?}\n"));
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            let doc = c.sync.page_mut_for_read().doc_mut();
+            let heads = doc.get_heads();
+            let has_relay: Vec<bool> = relay_heads
+                .iter()
+                .map(|h| doc.get_change_by_hash(h).is_some())
+                .collect();
+            let missing = doc.get_missing_deps(&[]);
+            let n = doc.get_changes(&[]).len();
+            let relay_has: Vec<bool> = heads
+                .iter()
+                .map(|h| self.relay.doc_mut().get_change_by_hash(h).is_some())
+                .collect();
+            s.push_str(&format!(
+                "client {i}: changes={n} has_relay_heads={has_relay:?} missing_deps={missing:?} \
+                 relay_has_mine={relay_has:?} conn={:?} timer={:?} now={}\n",
+                c.conn, c.timer, self.now
+            ));
+        }
         s.push_str(&format!(
-            "relay heads={:?}\n",
-            self.relay.doc_mut().get_heads()
+            "net={} relay_tasks={}\n",
+            self.net.len(),
+            self.relay_tasks.len()
         ));
         s
     }
@@ -331,7 +353,7 @@ impl Sim {
                     BlockKind::Paragraph,
                     BlockKind::Heading { level: 2 },
                     BlockKind::Todo {
-                        checked: r2 % 2 == 0,
+                        checked: r2.is_multiple_of(2),
                     },
                     BlockKind::Code {
                         language: Some("rust".into()),
@@ -427,7 +449,10 @@ impl Sim {
         if let Some(conn) = self.clients[c].conn {
             self.break_conn(conn);
         }
-        let actor = self.clients[c].actor;
+        // A new process writes as a new actor: edits that reached the relay but not the disk
+        // would otherwise be written again with the same sequence numbers.
+        let actor: [u8; 16] = self.rng.random();
+        self.clients[c].actor = actor;
         let bytes = self.clients[c].store.doc_bytes();
         let page = if bytes.is_empty() {
             Page::empty(actor)
@@ -469,11 +494,11 @@ impl Sim {
         let i = (0..self.net.len())
             .min_by_key(|&i| (self.net[i].deliver_at, i))
             .expect("non-empty");
-        if faults && self.roll(self.faults.reorder_per_mille) {
-            if let Some(j) = (i + 1..self.net.len()).find(|&j| self.net[j].conn == self.net[i].conn)
-            {
-                self.net.swap(i, j);
-            }
+        if faults
+            && self.roll(self.faults.reorder_per_mille)
+            && let Some(j) = (i + 1..self.net.len()).find(|&j| self.net[j].conn == self.net[i].conn)
+        {
+            self.net.swap(i, j);
         }
         let frame = self.net.remove(i);
         self.now = self.now.max(frame.deliver_at);
@@ -556,6 +581,24 @@ impl Sim {
     }
 
     fn relay_outputs(&mut self, outs: Vec<RoomOutput>) {
+        if std::env::var_os("TESSERA_SIM_TRACE").is_some() {
+            for o in &outs {
+                match o {
+                    RoomOutput::Send { conn, bytes } => eprintln!(
+                        "{} relay->{conn} {:?}",
+                        self.now,
+                        sync_core::protocol::Message::decode(bytes)
+                            .map(|m| m.type_name().to_owned())
+                    ),
+                    RoomOutput::Storage { task, op } => eprintln!(
+                        "{} relay storage {task:?} {}",
+                        self.now,
+                        format!("{op:?}").chars().take(60).collect::<String>()
+                    ),
+                    other => eprintln!("{} relay {:?}", self.now, other),
+                }
+            }
+        }
         for out in outs {
             match out {
                 RoomOutput::Send { conn, bytes } => {
@@ -620,6 +663,18 @@ impl Sim {
     }
 
     fn client_outputs(&mut self, c: usize, outs: Vec<ClientOutput>) {
+        if std::env::var_os("TESSERA_SIM_TRACE").is_some() {
+            for o in &outs {
+                match o {
+                    ClientOutput::Send(b) => eprintln!(
+                        "{} c{c} send {:?}",
+                        self.now,
+                        sync_core::protocol::Message::decode(b).map(|m| m.type_name().to_owned())
+                    ),
+                    other => eprintln!("{} c{c} {:?}", self.now, other),
+                }
+            }
+        }
         for out in outs {
             match out {
                 ClientOutput::Connect => {
