@@ -40,3 +40,6 @@ pub use io::{
     StoredSnapshot,
 };
 pub use room::RelayRoom;
+
+#[cfg(test)]
+mod tests;
