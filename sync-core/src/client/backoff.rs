@@ -18,7 +18,7 @@ impl Backoff {
             base_ms,
             max_ms,
             attempt: 0,
-            rng: seed | 1,
+            rng: splitmix64(seed).max(1),
         }
     }
 
@@ -47,6 +47,15 @@ impl Backoff {
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
+}
+
+/// Spreads nearby seeds (0, 1, 2, ...) over the whole state space; xorshift needs a non-zero
+/// state and similar seeds would otherwise give similar sequences.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

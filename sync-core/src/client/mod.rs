@@ -26,3 +26,6 @@ mod io;
 pub use config::ClientConfig;
 pub use doc_sync::{DocSync, Stopped, heads_hex};
 pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp};
+
+#[cfg(test)]
+mod tests;

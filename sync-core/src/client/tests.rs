@@ -1,0 +1,189 @@
+//! Unit tests of the client session's decisions. Convergence is the simulator's job.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::model::{BlockKind, Page, Target};
+use crate::protocol::{DocumentId, ErrorCode, Message, PeerId, PeerMetadata, StorageId};
+
+const NOW: u64 = 5_000;
+
+fn session() -> DocSync {
+    let config = ClientConfig::new(PeerId::from("me"), StorageId::from("my-store"));
+    let page = Page::create([3; 16], "t");
+    DocSync::new(
+        config,
+        DocumentId::from_bytes([1; 16]),
+        page,
+        BTreeMap::new(),
+        9,
+    )
+}
+
+fn add_block(s: &mut DocSync) -> Vec<ClientOutput> {
+    let (_, outs) = s
+        .edit(NOW, |p| {
+            p.add_block(1, &BlockKind::Paragraph, "x", &Target::End { parent: None })
+        })
+        .unwrap();
+    outs
+}
+
+/// Online and past the handshake.
+fn connected() -> DocSync {
+    let mut s = session();
+    assert_eq!(
+        s.handle(NOW, ClientInput::GoOnline),
+        vec![ClientOutput::Connect]
+    );
+    let outs = s.handle(NOW, ClientInput::TransportOpened);
+    assert!(matches!(&outs[..], [ClientOutput::Send(b), ..]
+        if matches!(Message::decode(b), Ok(Message::Join { .. }))));
+    let peer = Message::Peer {
+        sender_id: PeerId::from("relay"),
+        selected_protocol_version: "1".into(),
+        target_id: PeerId::from("me"),
+        metadata: Some(PeerMetadata {
+            storage_id: Some(StorageId::from("relay")),
+            is_ephemeral: false,
+        }),
+    };
+    let outs = s.handle(NOW, ClientInput::Frame(peer.encode()));
+    assert!(outs.contains(&ClientOutput::Event(ClientEvent::Connected)));
+    s
+}
+
+fn refuse(s: &mut DocSync, code: ErrorCode, retry_after_ms: Option<u64>) -> Vec<ClientOutput> {
+    let err = Message::Error {
+        message: "no".into(),
+        code: Some(code),
+        retry_after_ms,
+    };
+    let mut outs = s.handle(NOW, ClientInput::Frame(err.encode()));
+    outs.extend(s.handle(
+        NOW,
+        ClientInput::TransportClosed {
+            code: Some(code.close_code()),
+        },
+    ));
+    outs
+}
+
+fn timer(outs: &[ClientOutput]) -> Option<u64> {
+    outs.iter().rev().find_map(|o| match o {
+        ClientOutput::SetTimer { at_ms } => Some(*at_ms),
+        _ => None,
+    })
+}
+
+#[test]
+fn an_edit_starts_with_the_write_that_makes_it_durable() {
+    let mut s = session();
+    let outs = add_block(&mut s);
+    assert!(matches!(
+        outs.first(),
+        Some(ClientOutput::Storage {
+            op: ClientStorageOp::AppendChanges { .. },
+            ..
+        })
+    ));
+    assert!(!s.is_saved());
+    let ClientOutput::Storage { task, .. } = outs[0] else {
+        unreachable!()
+    };
+    s.handle(
+        NOW,
+        ClientInput::StorageDone {
+            task,
+            outcome: Ok(()),
+        },
+    );
+    assert!(s.is_saved());
+}
+
+#[test]
+fn a_failed_save_stays_dirty_and_is_retried() {
+    let mut s = session();
+    let outs = add_block(&mut s);
+    let ClientOutput::Storage { task, op } = outs[0].clone() else {
+        unreachable!()
+    };
+    let outs = s.handle(
+        NOW,
+        ClientInput::StorageDone {
+            task,
+            outcome: Err("disk full".into()),
+        },
+    );
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, ClientOutput::Event(ClientEvent::SaveFailed { .. })))
+    );
+    assert!(!s.is_saved());
+    let at = timer(&outs).expect("a retry timer");
+    let outs = s.handle(at, ClientInput::Timer);
+    let retried = outs.iter().find_map(|o| match o {
+        ClientOutput::Storage { op, .. } => Some(op.clone()),
+        _ => None,
+    });
+    assert_eq!(retried, Some(op), "the same changes are written again");
+}
+
+#[test]
+fn a_dropped_connection_reconnects_with_backoff() {
+    let mut s = connected();
+    let outs = s.handle(NOW, ClientInput::TransportClosed { code: None });
+    let at = timer(&outs).expect("a reconnect timer");
+    assert!(at > NOW && at <= NOW + 250);
+    assert!(
+        !s.handle(at - 1, ClientInput::Timer)
+            .contains(&ClientOutput::Connect)
+    );
+    let outs = s.handle(at, ClientInput::Timer);
+    assert!(outs.contains(&ClientOutput::Connect));
+    // Failing again before any progress waits longer: the second delay is in [250, 500].
+    let outs = s.handle(at, ClientInput::TransportClosed { code: None });
+    let second = timer(&outs).expect("another reconnect timer") - at;
+    assert!((250..=500).contains(&second), "{second}");
+}
+
+#[test]
+fn an_expired_token_stops_until_a_new_one_arrives() {
+    let mut s = connected();
+    let outs = refuse(&mut s, ErrorCode::TokenExpired, None);
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        ClientOutput::Event(ClientEvent::Refused {
+            code: ErrorCode::TokenExpired,
+            retry_at_ms: None,
+            ..
+        })
+    )));
+    assert_eq!(
+        s.stopped(),
+        Some(&Stopped::NeedsToken(ErrorCode::TokenExpired))
+    );
+    assert!(timer(&outs).is_none(), "no reconnect with a dead token");
+    assert_eq!(
+        s.handle(NOW, ClientInput::TokenRefreshed),
+        vec![ClientOutput::Connect]
+    );
+}
+
+#[test]
+fn rate_limits_pause_at_least_as_long_as_asked() {
+    let mut s = connected();
+    let outs = refuse(&mut s, ErrorCode::RateLimited, Some(7_000));
+    let at = timer(&outs).expect("a retry");
+    assert!(at >= NOW + 7_000);
+    assert!(s.stopped().is_none());
+}
+
+#[test]
+fn a_deleted_document_stops_syncing() {
+    let mut s = connected();
+    let outs = refuse(&mut s, ErrorCode::DocDeleted, None);
+    assert_eq!(s.stopped(), Some(&Stopped::Refused(ErrorCode::DocDeleted)));
+    assert!(timer(&outs).is_none());
+    assert!(s.handle(NOW + 60_000, ClientInput::Timer).is_empty());
+}
