@@ -9,7 +9,7 @@ use super::backoff::Backoff;
 use super::config::ClientConfig;
 use super::io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp};
 use crate::framing::frames_for;
-use crate::io::{Millis, TaskId, heads_to_hex};
+use crate::io::{Millis, TaskId};
 use crate::model::{EditError, Page};
 use crate::protocol::{
     DocumentId, ErrorCode, Message, PeerId, PeerMetadata, Reassembler, StorageId,
@@ -119,7 +119,8 @@ impl DocSync {
         &self.page
     }
 
-    /// The page, mutably, for rendering (Automerge needs `&mut` to report heads).
+    /// The page, mutably, for rendering (Automerge needs `&mut` to report heads). Edits made
+    /// through this reference bypass durability and sync: use [`edit`](Self::edit) for those.
     pub fn page_mut_for_read(&mut self) -> &mut Page {
         &mut self.page
     }
@@ -599,9 +600,4 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
 
 fn parse_heads(hex: &[String]) -> Vec<ChangeHash> {
     hex.iter().filter_map(|h| h.parse().ok()).collect()
-}
-
-/// The heads as hex strings, sorted; what `ack` carries.
-pub fn heads_hex(heads: &[ChangeHash]) -> Vec<String> {
-    heads_to_hex(heads)
 }

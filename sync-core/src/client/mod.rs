@@ -24,7 +24,7 @@ mod doc_sync;
 mod io;
 
 pub use config::ClientConfig;
-pub use doc_sync::{DocSync, Stopped, heads_hex};
+pub use doc_sync::{DocSync, Stopped};
 pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp};
 
 #[cfg(test)]

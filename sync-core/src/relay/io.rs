@@ -184,8 +184,8 @@ pub enum RoomOutput {
 pub enum RoomEvent {
     /// The stored document was loaded.
     Loaded {
-        /// Changes in the document.
-        changes: usize,
+        /// Bytes read: the snapshot plus the log.
+        bytes: usize,
     },
     /// A batch of changes is durable and applied.
     Persisted {

@@ -4,7 +4,7 @@ use automerge::sync;
 use serde::{Deserialize, Serialize};
 
 use super::io::PeerAccess;
-use crate::protocol::{PeerId, Reassembler, StorageId};
+use crate::protocol::{PeerId, Reassembler};
 
 /// Who is on the other end, once it has sent `join`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,11 +16,6 @@ pub(crate) struct Remote {
 impl Remote {
     pub(crate) fn peer_id(&self) -> PeerId {
         PeerId::from(self.peer_id.as_str())
-    }
-
-    #[allow(dead_code)] // kept for remote-heads gossip, which the relay does not send yet
-    pub(crate) fn storage_id(&self) -> Option<StorageId> {
-        self.storage_id.as_deref().map(StorageId::from)
     }
 }
 

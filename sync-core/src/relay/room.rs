@@ -50,6 +50,8 @@ enum Phase {
     Loading(TaskId),
     Ready,
     Deleted,
+    /// The snapshot does not load; nothing is served or written.
+    Damaged,
 }
 
 impl RelayRoom {
@@ -141,35 +143,73 @@ impl RelayRoom {
             }
             return;
         }
-        let mut doc = match &stored.snapshot {
-            Some(snap) => AutoCommit::load(&snap.bytes).unwrap_or_else(|_| AutoCommit::new()),
-            None => AutoCommit::new(),
+        let Some(doc) = self.rebuild(&stored) else {
+            // Serving without the snapshot would let compaction overwrite it with less: refuse
+            // everyone instead, and keep the stored data for an operator to look at.
+            self.phase = Phase::Damaged;
+            for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+                self.close_damaged(conn);
+            }
+            return;
         };
-        // One incremental load of the whole log: applying rows one by one into a big document
-        // is what makes naive relays slow.
-        let log_bytes: Vec<u8> = stored
-            .log
-            .iter()
-            .flat_map(|(_, b)| b.iter().copied())
-            .collect();
-        if !log_bytes.is_empty() {
-            // A torn row can only be the last one written; everything before it still loads.
-            let _ = doc.load_incremental(&log_bytes);
-        }
         self.counted = stored.snapshot.is_some() || !stored.log.is_empty();
         self.log = LogState::from_stored(&stored);
         self.doc = doc;
         self.phase = Phase::Ready;
-        let changes = self.doc.get_changes(&[]).len();
+        let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
+            + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>();
         self.out
-            .push(RoomOutput::Event(RoomEvent::Loaded { changes }));
+            .push(RoomOutput::Event(RoomEvent::Loaded { bytes }));
         for (conn, bytes) in std::mem::take(&mut self.early_frames) {
             self.on_frame(now, conn, bytes);
         }
         self.maybe_schedule_compaction(now);
     }
 
+    /// The document from a snapshot plus the log. The log is loaded with one incremental load;
+    /// only if that fails are rows loaded one by one, so one bad row cannot hide later ones.
+    /// `None` if the snapshot itself does not load.
+    fn rebuild(&mut self, stored: &StoredRoom) -> Option<AutoCommit> {
+        let base = match &stored.snapshot {
+            Some(snap) => AutoCommit::load(&snap.bytes).ok()?,
+            None => AutoCommit::new(),
+        };
+        let log_bytes: Vec<u8> = stored
+            .log
+            .iter()
+            .flat_map(|(_, b)| b.iter().copied())
+            .collect();
+        if log_bytes.is_empty() {
+            return Some(base);
+        }
+        let mut doc = base.clone();
+        if doc.load_incremental(&log_bytes).is_ok() {
+            return Some(doc);
+        }
+        let mut doc = base;
+        for (seq, row) in &stored.log {
+            if let Err(e) = doc.load_incremental(row) {
+                self.out.push(RoomOutput::Event(RoomEvent::StorageFailed {
+                    error: format!("log row {seq} does not load and was skipped: {e}"),
+                }));
+            }
+        }
+        Some(doc)
+    }
+
+    fn close_damaged(&mut self, conn: ConnId) {
+        self.out.push(RoomOutput::Close {
+            conn,
+            code: 1011,
+            reason: "the stored document is damaged".into(),
+        });
+        self.peers.remove(&conn);
+    }
+
     fn on_connected(&mut self, now: Millis, conn: ConnId, access: PeerAccess) {
+        if self.phase == Phase::Damaged {
+            return self.close_damaged(conn);
+        }
         if access.expires_at_ms <= now {
             self.peers.insert(conn, Peer::new(access));
             self.refuse(conn, ErrorCode::TokenExpired, "the token has expired");
@@ -309,6 +349,7 @@ impl RelayRoom {
                 }
                 match self.phase {
                     Phase::Loading(_) => self.early_frames.push((conn, raw)),
+                    Phase::Damaged => self.close_damaged(conn),
                     Phase::Deleted => {
                         self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
                     }

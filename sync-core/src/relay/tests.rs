@@ -393,3 +393,62 @@ fn deleted_documents_refuse_everyone() {
         Some(ErrorCode::DocDeleted.close_code())
     );
 }
+
+#[test]
+fn a_damaged_snapshot_is_never_served_or_overwritten() {
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    let stored = StoredRoom {
+        snapshot: Some(StoredSnapshot {
+            generation: 3,
+            log_through: 4,
+            bytes: b"not automerge".to_vec(),
+        }),
+        log: Vec::new(),
+        deleted: false,
+    };
+    let outs = room.handle(NOW, RoomInput::Loaded(stored));
+    assert!(storage_tasks(&outs).is_empty());
+    let outs = room.handle(
+        NOW,
+        RoomInput::Connected {
+            conn: ConnId(1),
+            access: access(true),
+        },
+    );
+    assert_eq!(closed_with(&outs, ConnId(1)), Some(1011));
+    assert!(!room.is_ready());
+}
+
+#[test]
+fn a_cold_start_loads_the_snapshot_plus_the_log() {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "a", 1).unwrap();
+    doc.commit();
+    let snapshot = doc.save();
+    let heads_at_snapshot = doc.get_heads();
+    doc.put(ROOT, "b", 2).unwrap();
+    doc.commit();
+    let row = doc.save_after(&heads_at_snapshot);
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    let stored = StoredRoom {
+        snapshot: Some(StoredSnapshot {
+            generation: 1,
+            log_through: 7,
+            bytes: snapshot,
+        }),
+        log: vec![(8, row)],
+        deleted: false,
+    };
+    room.handle(NOW, RoomInput::Loaded(stored));
+    assert!(room.is_ready());
+    assert_eq!(room.doc_mut().get_heads(), doc.get_heads());
+    // New rows continue after the highest sequence number ever used.
+    join(&mut room, ConnId(1), true);
+    let (_, outs) = push_change(&mut room, ConnId(1));
+    let outs = [outs.clone(), grant_quota(&mut room, &outs)].concat();
+    assert!(
+        storage_tasks(&outs)
+            .iter()
+            .any(|(_, op)| matches!(op, StorageOp::AppendLog { seq: 9, .. }))
+    );
+}
