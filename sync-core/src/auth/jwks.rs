@@ -1,8 +1,11 @@
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa;
+use rsa::{BoxedUint, pkcs1v15};
 use serde::Deserialize;
 
 use super::AuthError;
+use super::jws::{Algorithm, PublicKey};
 
 /// Weaker RSA moduli are forgeable with public effort; NIST has disallowed them since 2013.
 const MIN_RSA_BITS: usize = 2048;
@@ -23,7 +26,23 @@ pub struct Jwks {
 struct JwksKey {
     kid: Option<String>,
     alg: Algorithm,
-    key: DecodingKey,
+    key: PublicKey,
+}
+
+/// The members of a JWK (RFC 7517 §4, RFC 7518 §6) that decide whether and how we use it.
+/// Everything else (`key_ops`, `x5c`, private members, ...) is ignored.
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    #[serde(rename = "use")]
+    public_key_use: Option<String>,
+    alg: Option<String>,
+    kid: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
 }
 
 impl Jwks {
@@ -31,7 +50,7 @@ impl Jwks {
     ///
     /// Fails with [`AuthError::InvalidJwks`] if the text is not a JWKS, if a usable-looking key
     /// is not a valid public key (bad base64, a point off the curve, an RSA modulus under 2048
-    /// bits), or if no usable key remains.
+    /// or over 8192 bits), or if no usable key remains.
     pub fn from_json(json: &str) -> Result<Self, AuthError> {
         // Entries are parsed one by one so that one exotic key cannot reject the whole set.
         #[derive(Deserialize)]
@@ -45,7 +64,7 @@ impl Jwks {
             let Ok(jwk) = serde_json::from_value::<Jwk>(entry) else {
                 continue;
             };
-            if let Some(key) = JwksKey::from_jwk(&jwk)? {
+            if let Some(key) = JwksKey::from_jwk(jwk)? {
                 keys.push(key);
             }
         }
@@ -75,7 +94,7 @@ impl Jwks {
         &self,
         alg: Algorithm,
         kid: Option<&str>,
-    ) -> Result<&DecodingKey, AuthError> {
+    ) -> Result<&PublicKey, AuthError> {
         let mut candidates = self.keys.iter().filter(|k| k.alg == alg);
         let found = match kid {
             Some(kid) => candidates.find(|k| k.kid.as_deref() == Some(kid)),
@@ -90,57 +109,72 @@ impl Jwks {
 
 impl JwksKey {
     /// `Ok(None)` for a key that is not for us; `Err` for one that is but cannot be used.
-    fn from_jwk(jwk: &Jwk) -> Result<Option<Self>, AuthError> {
-        let kid = jwk.common.key_id.clone();
-        if jwk
-            .common
-            .public_key_use
-            .as_ref()
-            .is_some_and(|u| *u != PublicKeyUse::Signature)
-        {
+    fn from_jwk(jwk: Jwk) -> Result<Option<Self>, AuthError> {
+        if jwk.public_key_use.as_deref().is_some_and(|u| u != "sig") {
             return Ok(None);
         }
-        let declared = jwk.common.key_algorithm;
+        let declares = |name: &str| jwk.alg.as_deref().is_none_or(|alg| alg == name);
         let invalid = |why: &str| {
             AuthError::InvalidJwks(format!(
                 "key {}: {why}",
-                kid.as_deref().unwrap_or("without kid")
+                jwk.kid.as_deref().unwrap_or("without kid")
             ))
         };
-        let (alg, key) = match &jwk.algorithm {
-            AlgorithmParameters::RSA(params)
-                if matches!(declared, None | Some(KeyAlgorithm::RS256)) =>
-            {
-                let key = DecodingKey::from_rsa_components(&params.n, &params.e)
-                    .map_err(|e| invalid(&e.to_string()))?;
-                if rsa_modulus_bits(&key) < MIN_RSA_BITS {
+        let decode = |member: &str, value: &str| {
+            URL_SAFE_NO_PAD
+                .decode(value)
+                .map_err(|_| invalid(&format!("{member} is not unpadded base64url")))
+        };
+        let (alg, key) = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("RSA", _) if declares("RS256") => {
+                let (Some(n), Some(e)) = (&jwk.n, &jwk.e) else {
+                    return Ok(None);
+                };
+                let (n, e) = (decode("n", n)?, decode("e", e)?);
+                if modulus_bits(&n) < MIN_RSA_BITS {
                     return Err(invalid("RSA modulus shorter than 2048 bits"));
                 }
-                (Algorithm::RS256, key)
+                // Also bounds the modulus at rsa's default 8192 bits and `e` at 2^33 - 1,
+                // which keeps verification cheap.
+                let key = rsa::PublicKey::new(
+                    BoxedUint::from_be_slice_vartime(&n),
+                    BoxedUint::from_be_slice_vartime(&e),
+                )
+                .map_err(|e| invalid(&format!("invalid RSA public key: {e}")))?;
+                (
+                    Algorithm::RS256,
+                    PublicKey::Rsa(pkcs1v15::VerifyingKey::new(key)),
+                )
             }
-            AlgorithmParameters::EllipticCurve(params)
-                if params.curve == EllipticCurve::P256
-                    && matches!(declared, None | Some(KeyAlgorithm::ES256)) =>
-            {
-                let key = DecodingKey::from_ec_components(&params.x, &params.y)
-                    .map_err(|e| invalid(&e.to_string()))?;
-                // Checking a dummy signature makes the crypto backend parse the point now, so a
-                // bad key fails at configuration time instead of as BadSignature on every token.
-                if jsonwebtoken::crypto::verify("", b"", &key, Algorithm::ES256).is_err() {
-                    return Err(invalid("not a valid P-256 public key"));
+            ("EC", Some("P-256")) if declares("ES256") => {
+                let (Some(x), Some(y)) = (&jwk.x, &jwk.y) else {
+                    return Ok(None);
+                };
+                let (x, y) = (decode("x", x)?, decode("y", y)?);
+                // RFC 7518 §6.2.1.2: each coordinate is the full 32 bytes for P-256.
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(invalid("P-256 coordinates must be 32 bytes each"));
                 }
-                (Algorithm::ES256, key)
+                // The SEC1 uncompressed point 0x04 || x || y. Parsing it checks that the point
+                // is on the curve, so a bad key fails now rather than as BadSignature on every
+                // token.
+                let point = [&[0x04][..], &x, &y].concat();
+                let key = ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                    .map_err(|_| invalid("not a valid P-256 public key"))?;
+                (Algorithm::ES256, PublicKey::Ec(key))
             }
             _ => return Ok(None),
         };
-        Ok(Some(Self { kid, alg, key }))
+        Ok(Some(Self {
+            kid: jwk.kid,
+            alg,
+            key,
+        }))
     }
 }
 
-fn rsa_modulus_bits(key: &DecodingKey) -> usize {
-    let DecodingKeyKind::RsaModulusExponent { n, .. } = key.kind() else {
-        return 0;
-    };
+/// The bit length of a big-endian unsigned integer, ignoring leading zero bytes.
+fn modulus_bits(n: &[u8]) -> usize {
     let n = &n[n.iter().take_while(|&&b| b == 0).count()..];
     n.first()
         .map_or(0, |&top| n.len() * 8 - top.leading_zeros() as usize)

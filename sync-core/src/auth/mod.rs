@@ -14,6 +14,7 @@ mod bearer;
 mod claims;
 mod error;
 mod jwks;
+mod jws;
 mod mint;
 mod verifier;
 

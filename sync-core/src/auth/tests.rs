@@ -1,17 +1,21 @@
-//! End-to-end tests of the module: tokens signed here, verified through the public API.
+//! End-to-end tests of the module: tokens signed here (and a few signed by another JWS
+//! implementation, see testdata/README.md), verified through the public API.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use p256::pkcs8::DecodePrivateKey as _;
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::signature::{SignatureEncoding as _, Signer as _};
 use serde_json::{Value, json};
 
+use super::jws::{self, Algorithm, HmacKey};
 use super::*;
 
 const SECRET: &[u8] = b"dev-secret-at-least-32-bytes-long!!";
 const JWKS: &str = include_str!("testdata/jwks.json");
 // Test-only keys; the matching public halves are in testdata/jwks.json.
-const RS256_PEM: &[u8] = include_bytes!("testdata/rs256.pem");
-const ES256_PEM: &[u8] = include_bytes!("testdata/es256.pem");
+const RS256_PEM: &str = include_str!("testdata/rs256.pem");
+const ES256_PEM: &str = include_str!("testdata/es256.pem");
 const NOW: u64 = 1_700_000_000;
 
 fn claims() -> Claims {
@@ -44,16 +48,49 @@ fn jwks_verifier() -> Verifier {
     })
 }
 
+/// The DER body of a PEM file.
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(body).expect("PEM body is base64")
+}
+
+/// A compact JWS of `payload` with header `{"typ": "JWT", "alg": alg, "kid": kid}`, signed with
+/// `sign` over the signing input.
+fn sign_with(
+    alg: Algorithm,
+    kid: Option<&str>,
+    payload: &impl serde::Serialize,
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> String {
+    let mut header = json!({ "typ": "JWT", "alg": alg.name() });
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    let payload = serde_json::to_vec(payload).expect("payload serializes");
+    jws::encode(header.to_string().as_bytes(), &payload, sign)
+}
+
+/// Signs with the test key for `alg`: [`SECRET`] or the PEM fixtures.
 fn sign(alg: Algorithm, kid: Option<&str>, payload: &impl serde::Serialize) -> String {
-    let key = match alg {
-        Algorithm::HS256 => EncodingKey::from_secret(SECRET),
-        Algorithm::RS256 => EncodingKey::from_rsa_pem(RS256_PEM).expect("RSA fixture"),
-        Algorithm::ES256 => EncodingKey::from_ec_pem(ES256_PEM).expect("EC fixture"),
-        other => panic!("no test key for {other:?}"),
-    };
-    let mut header = Header::new(alg);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, payload, &key).expect("signing succeeds")
+    match alg {
+        Algorithm::HS256 => {
+            let key = HmacKey::new(SECRET).expect("non-empty secret");
+            sign_with(alg, kid, payload, |input| key.sign(input))
+        }
+        Algorithm::RS256 => {
+            let key = rsa::PrivateKey::from_pkcs1_der(&pem_der(RS256_PEM)).expect("RSA fixture");
+            let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+            sign_with(alg, kid, payload, |input| key.sign(input).to_vec())
+        }
+        Algorithm::ES256 => {
+            let key =
+                p256::ecdsa::SigningKey::from_pkcs8_der(&pem_der(ES256_PEM)).expect("EC fixture");
+            sign_with(alg, kid, payload, |input| {
+                let signature: p256::ecdsa::Signature = key.sign(input);
+                signature.to_bytes().to_vec()
+            })
+        }
+    }
 }
 
 fn b64(value: &Value) -> String {
@@ -249,15 +286,10 @@ fn hs256_is_refused_when_only_a_jwks_is_configured() {
     // The classic confusion attack: HMAC-sign with the server's *public* key as the secret.
     let keys: Value = serde_json::from_str(JWKS).expect("fixture is JSON");
     let public_n = keys["keys"][0]["n"].as_str().expect("n");
-    let forged = jsonwebtoken::encode(
-        &Header {
-            kid: Some("rs-1".into()),
-            ..Header::new(Algorithm::HS256)
-        },
-        &claims(),
-        &EncodingKey::from_secret(public_n.as_bytes()),
-    )
-    .expect("signs");
+    let public_key_as_secret = HmacKey::new(public_n.as_bytes()).expect("non-empty");
+    let forged = sign_with(Algorithm::HS256, Some("rs-1"), &claims(), |input| {
+        public_key_as_secret.sign(input)
+    });
     assert_eq!(
         jwks_verifier().verify(&forged, NOW),
         Err(AuthError::UnsupportedAlgorithm("HS256".into()))
@@ -424,4 +456,29 @@ fn config_debug_redacts_the_secret() {
         shown.contains("[redacted]") && !shown.contains("104, 117"),
         "{shown}"
     );
+}
+
+#[test]
+fn tokens_signed_by_another_implementation_verify() {
+    let verifier = Verifier::new(VerifierConfig {
+        hs256_secret: Some(SECRET.to_vec()),
+        jwks: Some(Jwks::from_json(JWKS).expect("fixture JWKS parses")),
+        ..VerifierConfig::default()
+    });
+    let lines: Vec<&str> = include_str!("testdata/foreign_tokens.txt")
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        let (alg, token) = line.split_once(' ').expect("`ALG TOKEN` lines");
+        let claims = verifier
+            .verify(token, NOW)
+            .unwrap_or_else(|err| panic!("{alg}: {err}"));
+        assert_eq!(
+            (claims.sub.as_str(), claims.tenant.as_str(), claims.scope),
+            ("user-1", "acme", Scope::Write),
+            "{alg}"
+        );
+        assert!(claims.allows_doc("doc-a"), "{alg}");
+    }
 }
