@@ -47,11 +47,13 @@ demo-core:
 
 -include mk/*.mk
 
-TEST_TARGETS := test-core $(if $(filter test-relay,$(TESSERA_MK_TARGETS)),test-relay) \
-	$(if $(filter test-client,$(TESSERA_MK_TARGETS)),test-client)
-BENCH_TARGETS := bench-core $(if $(filter bench-relay,$(TESSERA_MK_TARGETS)),bench-relay) \
-	$(if $(filter bench-client,$(TESSERA_MK_TARGETS)),bench-client)
-DEMO_TARGET := $(if $(filter demo-client,$(TESSERA_MK_TARGETS)),demo-client,demo-core)
+# Components add their own targets in mk/<component>.mk; they join `test`, `bench` and `demo`
+# here once their fragment exists.
+HAS_RELAY := $(wildcard mk/relay.mk)
+HAS_CLIENT := $(wildcard mk/client.mk)
+TEST_TARGETS := test-core $(if $(HAS_RELAY),test-relay) $(if $(HAS_CLIENT),test-client)
+BENCH_TARGETS := bench-core $(if $(HAS_RELAY),bench-relay) $(if $(HAS_CLIENT),bench-client)
+DEMO_TARGET := $(if $(HAS_CLIENT),demo-client,demo-core)
 
 test: $(TEST_TARGETS)
 
