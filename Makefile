@@ -36,7 +36,7 @@ wasm-check: setup
 # The core's unit tests, golden wire fixtures, decoder stress tests and the seeded simulator
 # (1,000 scenarios with faults; TESSERA_SIM_SCENARIOS overrides).
 test-core:
-	cargo test --workspace
+	cargo test -p sync-core
 
 bench-core:
 	cargo run --release -p automerge-versions
