@@ -24,5 +24,5 @@ pub use document::{DocEvent, DocStatus, Document, SyncTarget};
 pub use error::{Error, Result};
 pub use relay_url::doc_socket_url;
 pub use store::{Durability, SCHEMA_VERSION, Store};
-pub use sync_core::model::{BlockId, BlockKind, MarkName, MarkSpec, PageView, Target};
+pub use sync_core::model::{BlockId, BlockKind, BlockView, MarkName, MarkSpec, PageView, Target};
 pub use sync_core::protocol::{DocumentId, ErrorCode};
