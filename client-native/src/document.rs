@@ -119,7 +119,9 @@ impl Document {
         let command: Command = Box::new(move |d: &mut Driver| {
             let _ = tx.send(f(d));
         });
-        self.commands.send(command).map_err(|_| Error::SessionGone)?;
+        self.commands
+            .send(command)
+            .map_err(|_| Error::SessionGone)?;
         rx.await.map_err(|_| Error::SessionGone)
     }
 
@@ -144,7 +146,12 @@ impl Document {
     }
 
     /// Adds a block; returns its id.
-    pub async fn add_block(&self, kind: BlockKind, text: String, target: Target) -> Result<BlockId> {
+    pub async fn add_block(
+        &self,
+        kind: BlockKind,
+        text: String,
+        target: Target,
+    ) -> Result<BlockId> {
         let bits: u64 = clock::random();
         self.edit(move |p| p.add_block(bits, &kind, &text, &target))
             .await
@@ -166,12 +173,24 @@ impl Document {
     }
 
     /// Formats `start..end`.
-    pub async fn mark(&self, block: BlockId, start: usize, end: usize, spec: MarkSpec) -> Result<()> {
+    pub async fn mark(
+        &self,
+        block: BlockId,
+        start: usize,
+        end: usize,
+        spec: MarkSpec,
+    ) -> Result<()> {
         self.edit(move |p| p.mark(&block, start, end, &spec)).await
     }
 
     /// Removes formatting from `start..end`.
-    pub async fn unmark(&self, block: BlockId, start: usize, end: usize, name: MarkName) -> Result<()> {
+    pub async fn unmark(
+        &self,
+        block: BlockId,
+        start: usize,
+        end: usize,
+        name: MarkName,
+    ) -> Result<()> {
         self.edit(move |p| p.unmark(&block, start, end, name)).await
     }
 

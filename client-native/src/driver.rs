@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sync_core::client::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, Stopped};
+use sync_core::client::{
+    ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, Stopped,
+};
 use sync_core::io::Millis;
 use sync_core::model::{EditError, Page};
 use sync_core::protocol::DocumentId;
@@ -45,7 +47,9 @@ pub(crate) struct Driver {
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver").field("doc", &self.sync.doc_id()).finish()
+        f.debug_struct("Driver")
+            .field("doc", &self.sync.doc_id())
+            .finish()
     }
 }
 
@@ -184,7 +188,12 @@ impl Driver {
             }
             ClientEvent::Disconnected { .. } => {
                 self.status.send_modify(|s| s.connected = false);
-                let reason = self.status.borrow().last_problem.clone().unwrap_or_default();
+                let reason = self
+                    .status
+                    .borrow()
+                    .last_problem
+                    .clone()
+                    .unwrap_or_default();
                 DocEvent::Disconnected { reason }
             }
             ClientEvent::RemoteChange => DocEvent::RemoteChange,
@@ -299,7 +308,10 @@ impl Driver {
                 .await
                 .map_err(|e| format!("send failed: {e}"))?;
         }
-        socket.flush().await.map_err(|e| format!("send failed: {e}"))
+        socket
+            .flush()
+            .await
+            .map_err(|e| format!("send failed: {e}"))
     }
 
     fn on_socket(

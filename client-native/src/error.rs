@@ -50,7 +50,9 @@ pub enum Error {
         message: String,
     },
     /// The relay does not have this document, and this device has none of it either.
-    #[error("the relay does not have document {0}; check the id, or sync from a device that has it")]
+    #[error(
+        "the relay does not have document {0}; check the id, or sync from a device that has it"
+    )]
     Unavailable(String),
     /// Sync did not finish in time. `reason` says what was last seen.
     #[error("not in sync after {secs}s: {reason}")]

@@ -30,7 +30,11 @@ mod tests {
         let doc = DocumentId::from_bytes([7; 16]);
         let url = doc_socket_url("http://127.0.0.1:8787/", doc).unwrap();
         assert_eq!(url, format!("ws://127.0.0.1:8787/v1/docs/{doc}"));
-        assert!(doc_socket_url("https://r.example", doc).unwrap().starts_with("wss://"));
+        assert!(
+            doc_socket_url("https://r.example", doc)
+                .unwrap()
+                .starts_with("wss://")
+        );
         assert!(doc_socket_url("ftp://x", doc).is_err());
         assert!(doc_socket_url("127.0.0.1:8787", doc).is_err());
     }

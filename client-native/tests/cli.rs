@@ -36,9 +36,31 @@ fn edits_round_trip_through_show() {
     let d = dir.path();
     let url = ok(d, &["new", "--title", "Plan"]);
     assert!(url.starts_with("automerge:"));
-    let h = ok(d, &["add", &url, "--kind", "heading", "--level", "2", "--text", "Goals"]);
-    let t = ok(d, &["add", &url, "--kind", "todo", "--text", "ship", "--parent", &h]);
-    let p = ok(d, &["add", &url, "--kind", "paragraph", "--text", "intro", "--after", &h]);
+    let h = ok(
+        d,
+        &[
+            "add", &url, "--kind", "heading", "--level", "2", "--text", "Goals",
+        ],
+    );
+    let t = ok(
+        d,
+        &[
+            "add", &url, "--kind", "todo", "--text", "ship", "--parent", &h,
+        ],
+    );
+    let p = ok(
+        d,
+        &[
+            "add",
+            &url,
+            "--kind",
+            "paragraph",
+            "--text",
+            "intro",
+            "--after",
+            &h,
+        ],
+    );
     ok(d, &["edit", &url, &t, "--insert", "4", " it"]);
     ok(d, &["edit", &url, &p, "--delete", "0", "2"]);
     ok(d, &["mark", &url, &t, "0", "4", "bold"]);
@@ -80,7 +102,10 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     assert!(fail(d, &["show", "automerge:nope"]).contains("not a document URL"));
     let unknown = "automerge:2j9PSBNzhHFgV1Dw4BMzL1gEPKCn";
     let msg = fail(d, &["show", unknown]);
-    assert!(msg.contains("not in this database") || msg.contains("not a document"), "{msg}");
+    assert!(
+        msg.contains("not in this database") || msg.contains("not a document"),
+        "{msg}"
+    );
     ok(d, &["delete", &url, &b]);
     assert!(fail(d, &["edit", &url, &b, "--set", "x"]).contains("deleted"));
     let after: serde_json::Value = serde_json::from_str(&ok(d, &["show", &url, "--json"])).unwrap();
@@ -94,8 +119,11 @@ fn a_newer_database_is_refused_with_advice() {
     let d = dir.path();
     ok(d, &["new"]);
     let conn = rusqlite::Connection::open(d.join("tessera.db")).unwrap();
-    conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '7' WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     assert!(fail(d, &["list"]).contains("upgrade tessera"));
 }
@@ -103,7 +131,12 @@ fn a_newer_database_is_refused_with_advice() {
 #[test]
 fn token_mints_a_verifiable_hs256_jwt() {
     let dir = tempfile::tempdir().unwrap();
-    let jwt = ok(dir.path(), &["token", "--secret", "s3cret", "--sub", "ann", "--scope", "admin"]);
+    let jwt = ok(
+        dir.path(),
+        &[
+            "token", "--secret", "s3cret", "--sub", "ann", "--scope", "admin",
+        ],
+    );
     let verifier = sync_core::auth::Verifier::new(sync_core::auth::VerifierConfig {
         hs256_secret: Some(b"s3cret".to_vec()),
         ..Default::default()
@@ -146,5 +179,8 @@ fn kill_9_during_a_burst_keeps_every_returned_edit() {
     }
     let v: serde_json::Value = serde_json::from_str(&ok(d, &["show", &url, "--json"])).unwrap();
     let len = v["blocks"][0]["text"].as_str().unwrap().chars().count();
-    assert!(len >= returned && len <= 40, "{len} chars, {returned} returned");
+    assert!(
+        len >= returned && len <= 40,
+        "{len} chars, {returned} returned"
+    );
 }

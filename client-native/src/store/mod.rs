@@ -73,7 +73,9 @@ impl Store {
 
     fn storage_id_of(conn: &Connection) -> Result<StorageId> {
         let existing: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(id) = existing {
             return Ok(StorageId::from(id));
@@ -86,7 +88,9 @@ impl Store {
         )?;
         // Another process may have won the race; read back what is stored.
         let id: String =
-            conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| r.get(0))?;
+            conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+                r.get(0)
+            })?;
         Ok(StorageId::from(id))
     }
 
@@ -111,7 +115,11 @@ impl Store {
     pub fn has_document(&self, doc: DocumentId) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM documents WHERE id = ?1", [doc.to_string()], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM documents WHERE id = ?1",
+                [doc.to_string()],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -153,7 +161,10 @@ impl Store {
             .conn
             .prepare("SELECT peer, bytes FROM sync_states WHERE doc = ?1")?;
         let rows = stmt.query_map([doc.to_string()], |r| {
-            Ok((StorageId::from(r.get::<_, String>(0)?), r.get::<_, Vec<u8>>(1)?))
+            Ok((
+                StorageId::from(r.get::<_, String>(0)?),
+                r.get::<_, Vec<u8>>(1)?,
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

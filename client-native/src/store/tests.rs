@@ -19,7 +19,9 @@ fn appended_changes_survive_reopen_and_many_docs_share_one_file() {
         let mut store = Store::open(&path, Durability::Full).unwrap();
         for n in 0..20 {
             let mut page = Page::create([n; 16], &format!("page {n}"));
-            store.create_document(doc(n), Some(&page.doc_mut().save())).unwrap();
+            store
+                .create_document(doc(n), Some(&page.doc_mut().save()))
+                .unwrap();
             let before = page.doc_mut().get_heads();
             page.set_title(&format!("renamed {n}")).unwrap();
             let bytes = page.doc_mut().save_after(&before);
@@ -44,9 +46,14 @@ fn snapshot_replaces_chunks_and_sync_states_upsert() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
     let mut page = Page::create([1; 16], "x");
-    store.create_document(doc(1), Some(&page.doc_mut().save())).unwrap();
     store
-        .apply(&ClientStorageOp::AppendChanges { doc: doc(1), bytes: Vec::new() })
+        .create_document(doc(1), Some(&page.doc_mut().save()))
+        .unwrap();
+    store
+        .apply(&ClientStorageOp::AppendChanges {
+            doc: doc(1),
+            bytes: Vec::new(),
+        })
         .unwrap();
     store
         .apply(&ClientStorageOp::ReplaceWithSnapshot {
@@ -72,10 +79,16 @@ fn snapshot_replaces_chunks_and_sync_states_upsert() {
 fn storage_id_is_stable_and_migrations_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    let first = Store::open(&path, Durability::Full).unwrap().storage_id().clone();
+    let first = Store::open(&path, Durability::Full)
+        .unwrap()
+        .storage_id()
+        .clone();
     let again = Store::open(&path, Durability::Full).unwrap();
     assert_eq!(again.storage_id(), &first);
-    assert_eq!(migrations::current_version(&again.conn).unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        migrations::current_version(&again.conn).unwrap(),
+        SCHEMA_VERSION
+    );
 }
 
 #[test]
@@ -85,16 +98,32 @@ fn a_newer_schema_is_refused_and_left_untouched() {
     drop(Store::open(&path, Durability::Full).unwrap());
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
         // Leave the file in rollback-journal mode so any rewrite would show.
         conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let err = Store::open(&path, Durability::Full).unwrap_err();
-    assert!(matches!(err, Error::NewerSchema { found: 99, supported: SCHEMA_VERSION }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::NewerSchema {
+                found: 99,
+                supported: SCHEMA_VERSION
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("upgrade tessera"));
-    assert_eq!(std::fs::read(&path).unwrap(), before, "the file was not modified");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file was not modified"
+    );
 }
 
 #[test]

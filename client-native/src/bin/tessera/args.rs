@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = "Local-first Notion-style pages, synced through a Tessera relay")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Local-first Notion-style pages, synced through a Tessera relay"
+)]
 pub(crate) struct Cli {
     /// Data directory holding the local database.
     #[arg(long, global = true, env = "TESSERA_DATA")]

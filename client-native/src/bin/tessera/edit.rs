@@ -82,7 +82,11 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             let id = block(&id)?;
             let target = if let Some(after) = after {
                 let after = block(&after)?;
-                let parent = if root { Some("root") } else { parent.as_deref() };
+                let parent = if root {
+                    Some("root")
+                } else {
+                    parent.as_deref()
+                };
                 check_sibling(&doc, &after, parent).await?;
                 Target::After(after)
             } else {
@@ -118,12 +122,17 @@ fn block(s: &str) -> anyhow::Result<BlockId> {
 }
 
 /// With `--after X --parent P`, X must be a child of P (`root`: top level).
-async fn check_sibling(doc: &Document, after: &BlockId, parent: Option<&str>) -> anyhow::Result<()> {
+async fn check_sibling(
+    doc: &Document,
+    after: &BlockId,
+    parent: Option<&str>,
+) -> anyhow::Result<()> {
     let Some(parent) = parent else {
         return Ok(());
     };
     let view = doc.view().await?;
-    let actual = parent_of(&view, after).with_context(|| format!("no block {after} in this page"))?;
+    let actual =
+        parent_of(&view, after).with_context(|| format!("no block {after} in this page"))?;
     let actual = actual.map_or_else(|| "root".to_owned(), |b| b.to_string());
     if actual != parent {
         bail!("block {after} is not a child of {parent} (it is under {actual})");

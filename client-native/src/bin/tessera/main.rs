@@ -60,7 +60,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", doc.url());
         }
         Command::List { json } => show::list(&client, json)?,
-        Command::Show { doc, json } => show::show(&client.open_document(parse_doc(&doc)?)?, json).await?,
+        Command::Show { doc, json } => {
+            show::show(&client.open_document(parse_doc(&doc)?)?, json).await?
+        }
         Command::Sync(s) => sync::run(&client, s).await?,
         Command::Token(_) => unreachable!("handled above"),
         other => edit::run(&client, other).await?,

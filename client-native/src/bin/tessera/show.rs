@@ -31,7 +31,14 @@ fn print_blocks(blocks: &[BlockView], depth: usize) {
         } else {
             format!("  ({})", extra.join(", "))
         };
-        println!("{}- [{}] {} {:?}{}", "  ".repeat(depth), b.id, b.kind, b.text, extra);
+        println!(
+            "{}- [{}] {} {:?}{}",
+            "  ".repeat(depth),
+            b.id,
+            b.kind,
+            b.text,
+            extra
+        );
         print_blocks(&b.children, depth + 1);
     }
 }

@@ -38,7 +38,11 @@ pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
     for doc in &docs {
         let _ = doc.go_offline().await;
     }
-    let failures: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| e.to_string()).collect();
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
     if let Some(first) = failures.first() {
         for f in &failures[1..] {
             eprintln!("error: {f}");
@@ -80,7 +84,10 @@ async fn watch(docs: Vec<Document>) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
                 match event {
-                    DocEvent::Refused { code, retrying: false } => {
+                    DocEvent::Refused {
+                        code,
+                        retrying: false,
+                    } => {
                         eprintln!("{}: relay refused ({code}); stopped", doc.url());
                         return;
                     }
