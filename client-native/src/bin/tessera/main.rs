@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::List { json } => show::list(&client, json)?,
         Command::Show { doc, json } => {
-            show::show(&client.open_document(parse_doc(&doc)?)?, json).await?
+            show::show(&client.open_document(parse_doc(&doc)?)?, json).await?;
         }
         Command::Sync(s) => sync::run(&client, s).await?,
         Command::Token(_) => unreachable!("handled above"),
