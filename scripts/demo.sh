@@ -14,7 +14,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 T="$TARGET_DIR/debug/tessera"
 
 WORK="$(mktemp -d)"
-PORT="${DEMO_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+PORT="${DEMO_PORT:-$(( (RANDOM % 20000) + 20000 ))}"
 RELAY="http://127.0.0.1:$PORT"
 [[ -f .dev.vars ]] || cp .dev.vars.example .dev.vars
 SECRET="$(sed -n 's/^TESSERA_JWT_SECRET=//p' .dev.vars | tr -d '"')"

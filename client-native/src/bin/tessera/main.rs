@@ -1,7 +1,10 @@
 //! `tessera`: create, edit, show, list and sync Tessera pages, and mint development tokens.
 //!
 //! Every command opens the local database, does one thing, and exits; an edit is on disk
-//! before the process exits 0. Errors go to stderr with a non-zero exit code.
+//! before the process exits 0. Errors go to stderr with a non-zero exit code: 2 for usage
+//! errors, 3 when the relay refused the token (mint a new one), 4 when `sync` timed out (the
+//! message says what was last seen, e.g. "relay unreachable"), 5 when the relay refused or lacks
+//! the document, 1 otherwise.
 
 mod args;
 mod edit;
