@@ -223,3 +223,47 @@ fn ten_k_edits(data: &Path, n: usize) -> anyhow::Result<String> {
         anyhow::Ok(doc.url())
     })
 }
+
+#[test]
+fn client_killed_mid_burst_keeps_returned_edits_and_syncs() -> anyhow::Result<()> {
+    let Some(script) = relay_script_or_skip("client_killed_mid_burst_keeps_returned_edits") else {
+        return Ok(());
+    };
+    let w = world("kill-client", &script)?;
+    let (url, t) = (w.relay.url(), w.token.clone());
+    let doc = w.a.ok(&["new"])?;
+    let blk = w.a.ok(&["add", &doc, "--kind", "paragraph"])?;
+    let mut returned = 0;
+    for i in 0..60u64 {
+        let mut child = Command::new(&w.a.bin)
+            .arg("--data")
+            .arg(&w.a.data)
+            .args(["edit", &doc, &blk, "--insert", "0", "k"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        if i % 5 == 4 {
+            std::thread::sleep(Duration::from_millis(i % 9));
+            let _ = child.kill();
+            let _ = child.wait();
+        } else {
+            assert!(child.wait()?.success());
+            returned += 1;
+        }
+    }
+    w.a.sync(&doc, &url, &t, 60)?;
+    w.b.sync(&doc, &url, &t, 60)?;
+    let json = w.b.ok(&["show", &doc, "--json"])?;
+    let v: serde_json::Value = serde_json::from_str(&json)?;
+    let len = v["blocks"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .count();
+    assert!(
+        len >= returned,
+        "{len} chars synced, {returned} edits returned"
+    );
+    assert_eq!(json, w.a.ok(&["show", &doc, "--json"])?);
+    Ok(())
+}
