@@ -1,0 +1,101 @@
+//! `tessera sync`: bring documents in sync with a relay, or keep them in sync (`--watch`).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use client_native::{Client, DocEvent, Document, SyncTarget};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::SyncArgs;
+use crate::parse_doc;
+
+pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
+    let target = SyncTarget {
+        relay: args.relay.clone(),
+        token: args.token.clone(),
+    };
+    let mut docs = Vec::new();
+    for d in &args.docs {
+        let doc = client.open_or_fetch(parse_doc(d)?)?;
+        doc.go_online(target.clone()).await?;
+        docs.push(doc);
+    }
+    if args.watch {
+        return watch(docs).await;
+    }
+    let bar = progress(docs.len());
+    let timeout = Duration::from_secs(args.timeout);
+    let waits = docs.iter().map(|doc| {
+        let bar = bar.clone();
+        async move {
+            let r = doc.sync_until_in_sync(timeout).await;
+            bar.inc(1);
+            r.map_err(|e| anyhow::anyhow!("{}: {e}", doc.url()))
+        }
+    });
+    let results = futures_join(waits).await;
+    bar.finish_and_clear();
+    for doc in &docs {
+        let _ = doc.go_offline().await;
+    }
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
+    if let Some(first) = failures.first() {
+        for f in &failures[1..] {
+            eprintln!("error: {f}");
+        }
+        anyhow::bail!("{first}");
+    }
+    Ok(())
+}
+
+/// A spinner on a terminal, nothing when piped.
+fn progress(n: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(n as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} syncing {pos}/{len} documents ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Each wait is independent; polling them one after another still bounds the total time
+    // by the slowest, since all sessions run in their own tasks meanwhile.
+    for h in handles {
+        out.push(h.await);
+    }
+    out
+}
+
+async fn watch(docs: Vec<Document>) -> anyhow::Result<()> {
+    let mut tasks = Vec::new();
+    for doc in docs {
+        let mut events = doc.changes();
+        tasks.push(tokio::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                match event {
+                    DocEvent::Refused {
+                        code,
+                        retrying: false,
+                    } => {
+                        eprintln!("{}: relay refused ({code}); stopped", doc.url());
+                        return;
+                    }
+                    other => eprintln!("{}: {other:?}", doc.url()),
+                }
+            }
+        }));
+    }
+    tokio::signal::ctrl_c().await.ok();
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The crate's one error type. Relay refusals surface as typed variants so callers can act.
+
+use sync_core::model::{EditError, LoadError};
+use sync_core::protocol::{BadDocumentId, ErrorCode};
+
+/// Everything the native client can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The document id or URL is malformed. Check the `automerge:<id>` you passed.
+    #[error("bad document id: {0}")]
+    BadDocumentId(#[from] BadDocumentId),
+    /// The document is not in this database. Create it, or `sync` it from the relay first.
+    #[error("document {0} is not in this database (sync it from the relay first)")]
+    UnknownDocument(String),
+    /// The edit was refused; nothing was written.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// Stored bytes do not load as a document: the database is damaged.
+    #[error("stored document is damaged: {0}")]
+    Load(#[from] LoadError),
+    /// SQLite failed. For a failed edit save, the edit is kept in memory and retried.
+    #[error("local database: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// Saving an edit failed. The edit is kept in memory and the save is retried; it is not
+    /// durable yet. Check disk space and permissions.
+    #[error("saving the edit failed (kept in memory, will retry): {0}")]
+    SaveFailed(String),
+    /// The database was written by a newer Tessera; it is left untouched.
+    #[error(
+        "database schema version {found} is newer than this build supports ({supported}); upgrade tessera, the file was not modified"
+    )]
+    NewerSchema {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// The relay refused the token (`auth_failed`/`token_expired`): get a new token.
+    #[error("the relay refused the token ({code}): mint or fetch a new token and retry")]
+    NeedsToken {
+        /// Which refusal.
+        code: ErrorCode,
+    },
+    /// The relay refused the document for good (`doc_deleted`, `permission_denied`, ...).
+    #[error("the relay refused this document ({code}){}", fmt_msg(.message))]
+    Refused {
+        /// Which refusal.
+        code: ErrorCode,
+        /// The relay's message.
+        message: String,
+    },
+    /// The relay does not have this document, and this device has none of it either.
+    #[error(
+        "the relay does not have document {0}; check the id, or sync from a device that has it"
+    )]
+    Unavailable(String),
+    /// Sync did not finish in time. `reason` says what was last seen.
+    #[error("not in sync after {secs}s: {reason}")]
+    Timeout {
+        /// The timeout.
+        secs: u64,
+        /// The last known state (for example "relay unreachable: connection refused").
+        reason: String,
+    },
+    /// The relay URL cannot be used.
+    #[error("bad relay URL {0:?}: expected http://HOST:PORT or ws://HOST:PORT")]
+    BadRelayUrl(String),
+    /// The document's task has ended (the client was dropped).
+    #[error("the document session has stopped")]
+    SessionGone,
+    /// Filesystem error (creating the data directory).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn fmt_msg(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,205 @@
+//! The SQLite store: many documents in one WAL-mode database file.
+//!
+//! A document's bytes are its chunks concatenated in order (Automerge loads a full save followed
+//! by incremental saves). Every write is one transaction, so a crash leaves either all of it or
+//! none of it; with `synchronous=FULL` a committed write also survives power loss.
+
+mod migrations;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sync_core::client::ClientStorageOp;
+use sync_core::protocol::{DocumentId, StorageId};
+
+use crate::clock;
+use crate::error::{Error, Result};
+
+pub use migrations::SCHEMA_VERSION;
+
+/// How hard a commit is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: the WAL is fsynced on every commit; a returned edit survives power
+    /// loss. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: fsync only at checkpoints. A returned edit survives a process crash
+    /// (`kill -9`) but the last commits can be lost on power loss. Much faster on slow disks.
+    Normal,
+}
+
+/// The chunks of a document kept before the shell folds them into one snapshot on open.
+const COMPACT_ON_OPEN_CHUNKS: i64 = 64;
+
+/// One database file.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    storage_id: StorageId,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`. A file from a newer schema is refused
+    /// before anything is written to it.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        // Concurrent CLI processes on one file wait for each other instead of failing.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        if migrations::current_version(&conn)? > SCHEMA_VERSION {
+            return Err(Error::NewerSchema {
+                found: migrations::current_version(&conn)?,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::check_and_migrate(&mut conn)?;
+        let storage_id = Self::storage_id_of(&conn)?;
+        Ok(Self { conn, storage_id })
+    }
+
+    /// This database's id; the relay keys its sync state with us by it.
+    pub fn storage_id(&self) -> &StorageId {
+        &self.storage_id
+    }
+
+    fn storage_id_of(conn: &Connection) -> Result<StorageId> {
+        let existing: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(StorageId::from(id));
+        }
+        let bytes: [u8; 16] = clock::random();
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('storage_id', ?1)",
+            [&id],
+        )?;
+        // Another process may have won the race; read back what is stored.
+        let id: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+                r.get(0)
+            })?;
+        Ok(StorageId::from(id))
+    }
+
+    /// Records a document (idempotent) with its initial bytes, if any, in one transaction.
+    pub fn create_document(&mut self, doc: DocumentId, initial: Option<&[u8]>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO documents (id, created_ms) VALUES (?1, ?2)",
+            params![doc.to_string(), clock::now_ms() as i64],
+        )?;
+        if let Some(bytes) = initial {
+            tx.execute(
+                "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'snapshot', ?2)",
+                params![doc.to_string(), bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether the document is known here.
+    pub fn has_document(&self, doc: DocumentId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM documents WHERE id = ?1",
+                [doc.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Every document id, oldest first.
+    pub fn list_documents(&self) -> Result<Vec<DocumentId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM documents ORDER BY created_ms, id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids.into_iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    /// The document's bytes (chunks concatenated) and how many chunks they came from.
+    pub fn load_bytes(&self, doc: DocumentId) -> Result<(Vec<u8>, i64)> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([doc.to_string()])?;
+        let (mut out, mut n) = (Vec::new(), 0);
+        while let Some(row) = rows.next()? {
+            let blob: Vec<u8> = row.get(0)?;
+            out.extend_from_slice(&blob);
+            n += 1;
+        }
+        Ok((out, n))
+    }
+
+    /// Whether a document has enough chunks that it should be compacted when opened.
+    pub(crate) fn wants_compaction(chunks: i64) -> bool {
+        chunks > COMPACT_ON_OPEN_CHUNKS
+    }
+
+    /// The persisted sync states of a document.
+    pub fn sync_states(&self, doc: DocumentId) -> Result<BTreeMap<StorageId, Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT peer, bytes FROM sync_states WHERE doc = ?1")?;
+        let rows = stmt.query_map([doc.to_string()], |r| {
+            Ok((
+                StorageId::from(r.get::<_, String>(0)?),
+                r.get::<_, Vec<u8>>(1)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Carries out one storage task of the core, as one transaction.
+    pub fn apply(&mut self, op: &ClientStorageOp) -> Result<()> {
+        match op {
+            ClientStorageOp::AppendChanges { doc, bytes } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'changes', ?2)",
+                    )?
+                    .execute(params![doc.to_string(), bytes])?;
+            }
+            ClientStorageOp::ReplaceWithSnapshot { doc, bytes } => {
+                let tx = self.conn.transaction()?;
+                tx.execute("DELETE FROM doc_chunks WHERE doc = ?1", [doc.to_string()])?;
+                tx.execute(
+                    "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'snapshot', ?2)",
+                    params![doc.to_string(), bytes],
+                )?;
+                tx.commit()?;
+            }
+            ClientStorageOp::PutSyncState { doc, peer, bytes } => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO sync_states (doc, peer, bytes) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (doc, peer) DO UPDATE SET bytes = excluded.bytes",
+                    )?
+                    .execute(params![doc.to_string(), peer.as_str(), bytes])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

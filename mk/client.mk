@@ -1,0 +1,16 @@
+# Native client targets; included by the top-level Makefile (include mk/*.mk).
+.PHONY: demo-client test-client bench-client
+
+# Two devices, concurrent offline edits, merged through the relay in workerd.
+demo-client:
+	bash scripts/demo.sh
+
+# The client's tests: storage and CLI process tests, then end-to-end tests against the relay
+# (they skip with a message while scripts/relay.sh does not exist).
+test-client:
+	cargo test -p client-native
+	cargo test -p client-e2e -- --test-threads=1
+
+# P7 (local durable edit latency, batched edits/s).
+bench-client:
+	cargo run --release -q -p client-native --bin tessera-bench
