@@ -432,7 +432,10 @@ impl DocRoom {
                 ..StoredRoom::default()
             });
         }
-        let snapshot = match (self.meta_u64("snap_generation")?, self.meta_u64("snap_through")?) {
+        let snapshot = match (
+            self.meta_u64("snap_generation")?,
+            self.meta_u64("snap_through")?,
+        ) {
             (Some(generation), Some(log_through)) => {
                 let key = self.snapshot_key(generation)?;
                 let object = self
@@ -527,10 +530,11 @@ impl DocRoom {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        let cursor = self.state.storage().sql().exec(
-            "SELECT value FROM meta WHERE key = ?",
-            vec![key.into()],
-        )?;
+        let cursor = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?;
         for row in cursor.raw() {
             if let Some(SqlStorageValue::String(s)) = row?.into_iter().next() {
                 return Ok(Some(s));

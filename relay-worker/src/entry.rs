@@ -64,7 +64,10 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     fwd.headers().set(h, &v)?;
                 }
             }
-            room(env, doc)?.fetch_with_request(fwd).await.map_err(Into::into)
+            room(env, doc)?
+                .fetch_with_request(fwd)
+                .await
+                .map_err(Into::into)
         }
         Route::Snapshot(doc) => {
             let claims = verify_for_doc(&req, env, doc).await?;
@@ -72,7 +75,10 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
             if let Some(v) = req.headers().get("if-none-match")? {
                 fwd.headers().set("if-none-match", &v)?;
             }
-            room(env, doc)?.fetch_with_request(fwd).await.map_err(Into::into)
+            room(env, doc)?
+                .fetch_with_request(fwd)
+                .await
+                .map_err(Into::into)
         }
         Route::Delete(doc) => {
             let claims = verify_for_doc(&req, env, doc).await?;
@@ -83,7 +89,10 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                 ));
             }
             let fwd = forward("https://room/delete", Method::Delete, &claims, Some(doc))?;
-            room(env, doc)?.fetch_with_request(fwd).await.map_err(Into::into)
+            room(env, doc)?
+                .fetch_with_request(fwd)
+                .await
+                .map_err(Into::into)
         }
     }
 }
@@ -98,8 +107,8 @@ fn room(env: &Env, doc: DocumentId) -> Result<worker::Stub> {
 /// A request to a Durable Object carrying the verified peer's access.
 fn forward(url: &str, method: Method, claims: &Claims, doc: Option<DocumentId>) -> Result<Request> {
     let headers = Headers::new();
-    let access = serde_json::to_string(&peer_access(claims))
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let access =
+        serde_json::to_string(&peer_access(claims)).map_err(|e| Error::Runtime(e.to_string()))?;
     headers.set(ACCESS_HEADER, &access)?;
     headers.set(PLAN_HEADER, claims.plan_or_default())?;
     if let Some(doc) = doc {

@@ -16,7 +16,9 @@ pub(crate) fn refusal(e: &Error) -> worker::Result<Response> {
 pub(crate) fn json(body: String, status: u16) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
-    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 /// Adds CORS (when the origin is allowed) and security headers. WebSocket upgrades pass as is.

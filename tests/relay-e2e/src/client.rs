@@ -190,9 +190,9 @@ impl Client {
 
     /// Whether the relay refused this session with `code`.
     pub fn refused_with(&self, code: &str) -> bool {
-        self.events.iter().any(
-            |e| matches!(e, ClientEvent::Refused { code: c, .. } if c.as_str() == code),
-        )
+        self.events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Refused { code: c, .. } if c.as_str() == code))
     }
 
     /// The page's title.

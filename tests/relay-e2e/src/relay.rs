@@ -125,7 +125,10 @@ impl Relay {
         s.read_to_end(&mut buf).ok()?;
         let text = String::from_utf8_lossy(&buf).to_string();
         let status = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
         Some((status, body))
     }
 }

@@ -42,10 +42,7 @@ impl TokenSpec {
         Claims {
             sub: "tester".into(),
             tenant: self.tenant.clone(),
-            docs: self
-                .docs
-                .clone()
-                .map_or(DocAccess::All, DocAccess::Only),
+            docs: self.docs.clone().map_or(DocAccess::All, DocAccess::Only),
             scope: self.scope,
             plan: self.plan.clone(),
             exp: (now + self.exp_in).max(1) as u64,

@@ -27,7 +27,11 @@ async fn two_clients_converge_and_tombstone_refuses() {
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "A never reached in-sync: {:?}", a.events);
+    assert!(
+        in_sync(&mut a).await,
+        "A never reached in-sync: {:?}",
+        a.events
+    );
 
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
     assert!(
@@ -131,7 +135,9 @@ async fn auth_matrix() {
     .mint();
     let mut reader = Client::new("reader", url(&read), doc, false);
     assert!(reader.online_until(T, |r| r.title() == "E2E page").await);
-    reader.edit(|p| p.set_title("reader was here").unwrap()).await;
+    reader
+        .edit(|p| p.set_title("reader was here").unwrap())
+        .await;
     assert!(
         reader
             .pump_until(T, &mut |r| r.refused_with("permission_denied"))
@@ -153,7 +159,8 @@ async fn restart_keeps_acknowledged_changes() {
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
     assert!(in_sync(&mut a).await);
     for i in 0..20 {
-        a.edit(|p| p.set_title(&format!("title {i}")).unwrap()).await;
+        a.edit(|p| p.set_title(&format!("title {i}")).unwrap())
+            .await;
         a.pump_for(Duration::from_millis(20)).await;
     }
     assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
