@@ -156,7 +156,7 @@ async fn verify(req: &Request, env: &Env) -> Result<Claims> {
         audience: opt_var("JWT_AUDIENCE"),
         ..VerifierConfig::default()
     });
-    let now_secs = (worker::Date::now().as_millis() / 1000) as u64;
+    let now_secs = worker::Date::now().as_millis() / 1000;
     Ok(verifier.verify(&token, now_secs)?)
 }
 

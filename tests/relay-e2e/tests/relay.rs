@@ -173,3 +173,84 @@ async fn restart_keeps_acknowledged_changes() {
         b.title()
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn malformed_and_oversized_frames_close_only_that_socket() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let relay = Relay::start("frames", &[]);
+    let doc = new_doc();
+    let token = TokenSpec::writer().mint();
+    let url = relay.doc_url(&doc.to_string(), &token);
+    let mut a = Client::new("a", url.clone(), doc, true);
+    assert!(in_sync(&mut a).await);
+    let mut b = Client::new("b", url.clone(), doc, false);
+    assert!(b.online_until(T, |b| b.title() == "E2E page").await);
+
+    for (name, frame) in [
+        ("garbage", vec![0xff, 0x00, 0x13, 0x37]),
+        ("oversized", vec![0xa1; 2 * 1024 * 1024]),
+    ] {
+        let (mut bad, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .unwrap();
+        bad.send(Message::Binary(frame.into())).await.unwrap();
+        let closed = tokio::time::timeout(T, async {
+            while let Some(m) = bad.next().await {
+                match m {
+                    Ok(Message::Close(f)) => return f.map(|f| u16::from(f.code)),
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+            None
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name}: the relay never closed the socket"));
+        assert!(
+            matches!(closed, Some(c) if c >= 4000 || c == 1009),
+            "{name}: closed with {closed:?}"
+        );
+        // The others keep syncing.
+        let title = format!("after {name}");
+        a.edit(|p| p.set_title(&title).unwrap()).await;
+        assert!(
+            a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
+            "{name}"
+        );
+        assert!(b.pump_until(T, &mut |b| b.title() == title).await, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn rs256_token_from_a_local_jwks() {
+    // A one-route JWKS server on 127.0.0.1, for the worker to fetch.
+    let jwks = include_str!("../../../sync-core/src/auth/testdata/jwks.json");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{jwks}",
+                jwks.len()
+            );
+        }
+    });
+    let var = format!("JWKS_URL=http://127.0.0.1:{port}/jwks.json");
+    let relay = Relay::start("jwks", &[var.as_str()]);
+    let doc = new_doc();
+    let token = relay_e2e::rs256_token(&TokenSpec::writer());
+    let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
+    assert!(in_sync(&mut a).await, "RS256 client: {:?}", a.events);
+    // A token signed by another RSA key (or the HS256 one with a wrong secret) is still refused.
+    let (status, body) =
+        connect_status(&relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint_with("nope")))
+            .await;
+    assert_eq!(status, 401, "{body}");
+}
