@@ -254,3 +254,61 @@ async fn rs256_token_from_a_local_jwks() {
             .await;
     assert_eq!(status, 401, "{body}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn quota_documents_bytes_and_rate() {
+    // free: one document; basic: 100 kB stored; premium: 100 kB per window. Rooms reserve in
+    // 256 KiB chunks, so the first write already exceeds the byte and rate limits.
+    let big = 1u64 << 40;
+    let plans = format!(
+        concat!(
+            "PLANS={{",
+            r#""free":{{"max_docs":1,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60}},"#,
+            r#""basic":{{"max_docs":100,"max_stored_bytes":100000,"max_change_bytes_per_window":{big},"window_secs":60}},"#,
+            r#""premium":{{"max_docs":100,"max_stored_bytes":{big},"max_change_bytes_per_window":100000,"window_secs":60}}"#,
+            "}}"
+        ),
+        big = big
+    );
+    let relay = Relay::start("quota", &[plans.as_str()]);
+    let spec = |tenant: &str, plan: &str| TokenSpec {
+        tenant: tenant.into(),
+        plan: Some(plan.into()),
+        ..TokenSpec::writer()
+    };
+
+    let free = spec("tq-docs", "free").mint();
+    let d1 = new_doc();
+    let mut first = Client::new("first", relay.doc_url(&d1.to_string(), &free), d1, true);
+    assert!(in_sync(&mut first).await, "{:?}", first.events);
+    let d2 = new_doc();
+    let mut second = Client::new("second", relay.doc_url(&d2.to_string(), &free), d2, true);
+    assert!(
+        second
+            .online_until(T, |c| c.refused_with("quota_exceeded"))
+            .await,
+        "document limit: {:?}",
+        second.events
+    );
+
+    for (tenant, plan, code) in [
+        ("tq-bytes", "basic", "quota_exceeded"),
+        ("tq-rate", "premium", "rate_limited"),
+    ] {
+        let token = spec(tenant, plan).mint();
+        let d = new_doc();
+        let mut c = Client::new(tenant, relay.doc_url(&d.to_string(), &token), d, true);
+        assert!(
+            c.online_until(T, |c| c.refused_with(code)).await,
+            "{plan}: {:?}",
+            c.events
+        );
+        // Nothing partial was stored: a fresh reader finds no document content.
+        let (status, body) = relay
+            .request("GET", &format!("/v1/usage"), Some(&token))
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let usage: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(usage["stored_bytes"], 0, "{plan}: {body}");
+    }
+}
