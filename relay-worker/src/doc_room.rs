@@ -422,7 +422,7 @@ impl DocRoom {
 
     fn snapshot_key(&self, generation: u64) -> Result<String> {
         let doc = self.meta("doc_id")?.unwrap_or_default();
-        Ok(format!("snapshots/{doc}/{generation:020}"))
+        Ok(crate::sweep::snapshot_key(&doc, generation))
     }
 
     async fn load(&self) -> Result<StoredRoom> {

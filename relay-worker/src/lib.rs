@@ -14,12 +14,16 @@ mod access;
 mod error;
 mod plans;
 mod route;
+mod sweep;
 
 pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
 pub use error::{Error, Result};
 pub use plans::{Ledger, PlanLimits, Plans};
 pub use route::{Route, route};
+pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
 
+#[cfg(target_arch = "wasm32")]
+mod cron;
 #[cfg(target_arch = "wasm32")]
 mod doc_room;
 #[cfg(target_arch = "wasm32")]
