@@ -215,18 +215,46 @@ fn actor_for(name: &str) -> [u8; 16] {
 }
 
 /// Tries a WebSocket upgrade and returns the HTTP status and body of a refusal, or 101.
+///
+/// Written by hand rather than with tungstenite, whose error response carries the body only if
+/// it arrived in the same read as the head.
 pub async fn connect_status(url: &str) -> (u16, String) {
-    match connect_async(url).await {
-        Ok(_) => (101, String::new()),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            let status = resp.status().as_u16();
-            let body = resp
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).to_string())
-                .unwrap_or_default();
-            (status, body)
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("ws://").expect("ws:// url");
+    let (host, path) = rest.split_once('/').expect("url with a path");
+    let mut s = TcpStream::connect(host).await.expect("connect");
+    let req = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let status: u16 = head
+                .split(' ')
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .expect("status line");
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if status == 101 || body.len() >= len {
+                return (status, body.to_string());
+            }
         }
-        Err(e) => panic!("connect failed: {e}"),
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, s.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => panic!("no complete answer to the upgrade: {text:?}"),
+        }
     }
 }
