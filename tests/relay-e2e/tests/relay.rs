@@ -304,9 +304,7 @@ async fn quota_documents_bytes_and_rate() {
             c.events
         );
         // Nothing partial was stored: a fresh reader finds no document content.
-        let (status, body) = relay
-            .request("GET", &format!("/v1/usage"), Some(&token))
-            .unwrap();
+        let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
         assert_eq!(status, 200, "{body}");
         let usage: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(usage["stored_bytes"], 0, "{plan}: {body}");
