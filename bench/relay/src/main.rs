@@ -1,0 +1,139 @@
+//! Relay benchmark on the automerge-paper history (one change per edit), natively, with a
+//! counting allocator (`alloc.rs`, the same one as `bench/automerge-versions`) around the same
+//! `RelayRoom` code the Worker runs.
+//!
+//! Rows: (b) cold start of a room loading the full-history snapshot, time and peak heap;
+//! (a) ingest of a batch of changes the way the room applies a persisted batch (one incremental
+//! load) vs a naive one-`apply_changes`-per-change baseline, in the same run.
+
+mod alloc;
+
+use std::time::{Duration, Instant};
+
+use automerge::{AutoCommit, Change, ReadDoc, transaction::Transactable};
+use sync_core::protocol::DocumentId;
+use sync_core::relay::{RelayRoom, RoomConfig, RoomInput, StoredRoom, StoredSnapshot};
+
+const MIB: f64 = 1024.0 * 1024.0;
+const DEFAULT_TRACE: &str = "../shared/data/automerge-paper-edits.json";
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let trace = args.next().unwrap_or_else(|| DEFAULT_TRACE.to_string());
+    let raw = std::fs::read_to_string(&trace).unwrap_or_else(|e| panic!("{trace}: {e}"));
+    let edits: Vec<Vec<serde_json::Value>> = serde_json::from_str(&raw).expect("trace JSON");
+    let batch = 1000usize;
+
+    // The full history, one change per edit.
+    let t = Instant::now();
+    let mut doc = AutoCommit::new();
+    let text = doc
+        .put_object(automerge::ROOT, "text", automerge::ObjType::Text)
+        .expect("text");
+    doc.commit();
+    for e in &edits {
+        let pos = e[0].as_u64().expect("pos") as usize;
+        let del = e[1].as_u64().expect("del") as isize;
+        let ins: String = e[2..].iter().filter_map(|v| v.as_str()).collect();
+        doc.splice_text(&text, pos, del, &ins).expect("splice");
+        doc.commit();
+    }
+    let snapshot = doc.save();
+    let build = t.elapsed();
+    // A batch of new changes made by another peer on top of the history.
+    let mut fork = doc.fork();
+    let base_heads = doc.get_heads();
+    for i in 0..batch {
+        fork.splice_text(&text, i % 1000, 0, "x").expect("splice");
+        fork.commit();
+    }
+    let new_changes: Vec<Change> = fork.get_changes(&base_heads);
+    let batch_bytes: Vec<u8> = new_changes
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    drop(fork);
+    drop(doc);
+    println!(
+        "history: {} changes, snapshot {:.1} MiB, built in {:.1} s",
+        edits.len() + 1,
+        snapshot.len() as f64 / MIB,
+        build.as_secs_f64()
+    );
+
+    // (b) cold start: a room loads the snapshot.
+    let before = alloc::current();
+    alloc::reset_peak();
+    let t = Instant::now();
+    let doc_id = DocumentId::from_random_bytes([7; 16]);
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
+    room.handle(
+        0,
+        RoomInput::Loaded(StoredRoom {
+            snapshot: Some(StoredSnapshot {
+                generation: 1,
+                log_through: 0,
+                bytes: snapshot.clone(),
+            }),
+            log: Vec::new(),
+            deleted: false,
+        }),
+    );
+    let cold = t.elapsed();
+    let cold_peak = alloc::peak() - before;
+    let cold_retained = alloc::current() - before;
+
+    // (a) ingest, the room's way: one incremental load of the persisted batch.
+    alloc::reset_peak();
+    let before_ingest = alloc::current();
+    let t = Instant::now();
+    room.doc_mut()
+        .load_incremental(&batch_bytes)
+        .expect("batch loads");
+    let batched = t.elapsed();
+    let ingest_peak = alloc::peak() - before_ingest;
+    assert_eq!(
+        room.doc_mut().length(&text),
+        room.doc_mut().text(&text).expect("text").chars().count()
+    );
+    drop(room);
+
+    // The naive baseline: one apply per change into the materialized document.
+    let mut naive = AutoCommit::load(&snapshot).expect("load");
+    let t = Instant::now();
+    let mut applied = 0usize;
+    for c in &new_changes {
+        naive.apply_changes([c.clone()]).expect("apply");
+        applied += 1;
+        if t.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+    }
+    let naive_time = t.elapsed();
+
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    println!();
+    println!("| metric | relay room | naive baseline | target |");
+    println!("|---|---|---|---|");
+    println!(
+        "| (a) ingest, changes/s | {:.0} ({batch} in one batch, {:.0} ms) | {:.1} ({applied} applies in {:.1} s) | >= 1000 |",
+        rate(batch, batched),
+        batched.as_secs_f64() * 1000.0,
+        rate(applied, naive_time),
+        naive_time.as_secs_f64()
+    );
+    println!(
+        "| (a) peak heap during ingest | {:.1} MiB above the loaded room | - | <= 64 MiB |",
+        ingest_peak as f64 / MIB
+    );
+    println!(
+        "| (b) cold start | {:.0} ms | - | <= 250 ms |",
+        cold.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| (b) peak / retained heap | {:.1} / {:.1} MiB | - | <= 64 MiB |",
+        cold_peak as f64 / MIB,
+        cold_retained as f64 / MIB
+    );
+    println!("| (c) reconnect frame bytes | not measured by this command | - | <= 1 KB |");
+}

@@ -1,0 +1,34 @@
+//! Tessera's edge relay: a Cloudflare Worker (workers-rs) that is a thin shell over
+//! `sync_core::relay::RelayRoom`.
+//!
+//! It owns IO only: HTTP routing, JWT verification (via `sync_core::auth`) before any Durable
+//! Object is touched, the `DocRoom` Durable Object (hibernatable WebSockets, SQLite log, R2
+//! snapshots, alarms) and the `TenantQuota` Durable Object. It must never make a sync, persistence
+//! or authorization decision of its own: every such decision comes out of the room as a
+//! `RoomOutput`, which the shell carries out in order and answers with a `RoomInput`.
+//!
+//! The pure parts (routing, error mapping, plans and the quota ledger, the access header) build
+//! natively and are unit-tested on the host; the runtime parts exist only on `wasm32`.
+
+mod access;
+mod error;
+mod plans;
+mod route;
+mod sweep;
+
+pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
+pub use error::{Error, Result};
+pub use plans::{Ledger, PlanLimits, Plans};
+pub use route::{Route, route};
+pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
+
+#[cfg(target_arch = "wasm32")]
+mod cron;
+#[cfg(target_arch = "wasm32")]
+mod doc_room;
+#[cfg(target_arch = "wasm32")]
+mod entry;
+#[cfg(target_arch = "wasm32")]
+mod http;
+#[cfg(target_arch = "wasm32")]
+mod tenant_quota;

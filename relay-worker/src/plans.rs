@@ -1,0 +1,149 @@
+//! Plans and the tenant quota ledger: the arithmetic behind the `TenantQuota` Durable Object,
+//! kept pure so it is exact and testable natively. The DO persists a [`Ledger`] after every
+//! change, so the counts survive restarts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sync_core::protocol::ErrorCode;
+use sync_core::relay::QuotaRefusal;
+
+use crate::error::{Error, Result};
+
+/// The limits of one plan, from the `PLANS` var.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanLimits {
+    /// Documents the tenant may hold.
+    pub max_docs: u64,
+    /// Bytes the tenant may store in total.
+    pub max_stored_bytes: u64,
+    /// Change bytes accepted per rolling window.
+    pub max_change_bytes_per_window: u64,
+    /// Length of the rolling window, in seconds.
+    pub window_secs: u64,
+}
+
+/// All plans, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plans(BTreeMap<String, PlanLimits>);
+
+impl Plans {
+    /// Parses the `PLANS` var (a JSON object of plan name to limits).
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json)
+            .map(Self)
+            .map_err(|e| Error::Config(format!("PLANS: {e}")))
+    }
+
+    /// The limits of `plan`, falling back to `free` for an unknown plan name.
+    pub fn limits(&self, plan: &str) -> Result<PlanLimits> {
+        self.0
+            .get(plan)
+            .or_else(|| self.0.get("free"))
+            .copied()
+            .ok_or_else(|| Error::Config("PLANS has no `free` plan".into()))
+    }
+}
+
+/// A tenant's usage: documents, stored bytes, and recent change bytes for the rolling window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Documents counted.
+    pub docs: u64,
+    /// Bytes granted for storage.
+    pub stored_bytes: u64,
+    /// `(time_ms, bytes)` of grants inside the current window.
+    pub recent: Vec<(u64, u64)>,
+}
+
+impl Ledger {
+    /// Change bytes granted in the window ending at `now_ms`.
+    pub fn window_bytes(&self, limits: &PlanLimits, now_ms: u64) -> u64 {
+        self.recent
+            .iter()
+            .filter(|(t, _)| t + limits.window_secs * 1000 > now_ms)
+            .map(|(_, b)| b)
+            .sum()
+    }
+
+    /// Grants `bytes` (and a document, when `new_document`) or refuses without changing anything.
+    pub fn reserve(
+        &mut self,
+        limits: &PlanLimits,
+        now_ms: u64,
+        bytes: u64,
+        new_document: bool,
+    ) -> std::result::Result<u64, QuotaRefusal> {
+        self.recent
+            .retain(|(t, _)| t + limits.window_secs * 1000 > now_ms);
+        let exceeded = QuotaRefusal {
+            code: ErrorCode::QuotaExceeded,
+            retry_after_ms: None,
+        };
+        if new_document && self.docs >= limits.max_docs {
+            return Err(exceeded);
+        }
+        if self.stored_bytes.saturating_add(bytes) > limits.max_stored_bytes {
+            return Err(exceeded);
+        }
+        if self.window_bytes(limits, now_ms).saturating_add(bytes)
+            > limits.max_change_bytes_per_window
+        {
+            // The oldest grant leaving the window frees budget first.
+            let retry = self
+                .recent
+                .first()
+                .map_or(limits.window_secs * 1000, |(t, _)| {
+                    (t + limits.window_secs * 1000).saturating_sub(now_ms)
+                });
+            return Err(QuotaRefusal {
+                code: ErrorCode::RateLimited,
+                retry_after_ms: Some(retry.max(1)),
+            });
+        }
+        if new_document {
+            self.docs += 1;
+        }
+        self.stored_bytes += bytes;
+        self.recent.push((now_ms, bytes));
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: PlanLimits = PlanLimits {
+        max_docs: 2,
+        max_stored_bytes: 1000,
+        max_change_bytes_per_window: 500,
+        window_secs: 10,
+    };
+
+    #[test]
+    fn docs_bytes_and_rate() {
+        let mut l = Ledger::default();
+        assert_eq!(l.reserve(&LIMITS, 0, 100, true), Ok(100));
+        assert_eq!(l.reserve(&LIMITS, 0, 100, true), Ok(100));
+        let err = l.reserve(&LIMITS, 0, 1, true).unwrap_err();
+        assert_eq!(err.code, ErrorCode::QuotaExceeded);
+        let err = l.reserve(&LIMITS, 1000, 400, false).unwrap_err();
+        assert_eq!(err.code, ErrorCode::RateLimited);
+        assert_eq!(err.retry_after_ms, Some(9000));
+        // Refusals change nothing.
+        assert_eq!(l.stored_bytes, 200);
+        assert_eq!(l.reserve(&LIMITS, 10_001, 400, false), Ok(400));
+        let err = l.reserve(&LIMITS, 30_000, 401, false).unwrap_err();
+        assert_eq!(err.code, ErrorCode::QuotaExceeded);
+    }
+
+    #[test]
+    fn plans_parse_and_fall_back_to_free() {
+        let p = Plans::from_json(
+            r#"{"free":{"max_docs":1,"max_stored_bytes":2,"max_change_bytes_per_window":3,"window_secs":4}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.limits("gold").unwrap().max_docs, 1);
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds the Tessera relay Worker and serves it in real workerd (`wrangler dev`) on 127.0.0.1.
+#
+#   scripts/relay.sh build                 install tools if missing, build build/worker/
+#   scripts/relay.sh serve PORT STATE_DIR  build, then run wrangler dev until stopped
+#
+# Installs what is missing: npm packages (`npm ci`, pinned by package-lock.json), and
+# worker-build / wasm-bindgen-cli into $TESSERA_TOOLS (default $HOME/.cache/tessera/tools).
+# Env: RELAY_NO_BUILD=1 skips the build; RELAY_VARS="K=V ..." adds `--var K:V` overrides;
+# RELAY_NO_OPT=1 builds without wasm-opt.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+TOOLS="${TESSERA_TOOLS:-$HOME/.cache/tessera/tools}"
+WORKER_BUILD_VERSION=0.8.7
+# The CLI must equal the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)"
+
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export WRANGLER_HIDE_BANNER=true
+export XDG_CONFIG_HOME="${XDG_CONFIG_HOME_RELAY:-$ROOT/.wrangler/xdg}"
+mkdir -p "$XDG_CONFIG_HOME"
+
+log() { echo "relay.sh: $*" >&2; }
+
+install_tools() {
+    if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ]; then
+        log "npm ci"
+        npm ci --no-audit --no-fund >&2
+    fi
+    if ! "$TOOLS/bin/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+        log "cargo install worker-build $WORKER_BUILD_VERSION (about 10 min cold)"
+        cargo install --root "$TOOLS" worker-build --version "$WORKER_BUILD_VERSION" --locked >&2
+    fi
+    if ! "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+        log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 min cold)"
+        # Not --locked: its lockfile names a yanked webpki-roots.
+        cargo install --root "$TOOLS" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >&2
+    fi
+    rustup target add wasm32-unknown-unknown >&2 2>/dev/null || true
+}
+
+build() {
+    install_tools
+    log "worker-build --release"
+    local opt=()
+    if [ "${RELAY_NO_OPT:-0}" = 1 ]; then opt=(--no-opt); fi
+    (
+        cd relay-worker
+        WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen" \
+        WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt" \
+        ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild" \
+            "$TOOLS/bin/worker-build" --release "${opt[@]}" >&2
+    )
+    rm -rf build && mv relay-worker/build build
+}
+
+serve() {
+    local port="${1:-8787}" state="${2:-.wrangler/state}"
+    if [ "${RELAY_NO_BUILD:-0}" != 1 ] || [ ! -f build/worker/shim.mjs ]; then build; else install_tools; fi
+    if [ ! -f .dev.vars ]; then
+        log "creating .dev.vars from .dev.vars.example"
+        cp .dev.vars.example .dev.vars
+    fi
+    local vars=()
+    for kv in ${RELAY_VARS:-}; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
+    mkdir -p "$state"
+    log "serving on http://127.0.0.1:$port (state in $state)"
+    exec node_modules/.bin/wrangler dev --config wrangler.toml --env development \
+        --ip 127.0.0.1 --port "$port" --persist-to "$state" \
+        --show-interactive-dev-session=false "${vars[@]}"
+}
+
+case "${1:-serve}" in
+    build) build ;;
+    serve) shift || true; serve "$@" ;;
+    *) echo "usage: $0 build | serve [PORT] [STATE_DIR]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,13 @@
+//! Harness for the relay's end-to-end tests: starts the real relay (`scripts/relay.sh serve`,
+//! i.e. `wrangler dev` in workerd) on a free port with a temporary state directory, mints
+//! tokens, and drives `sync_core::client::DocSync` over tokio-tungstenite.
+//!
+//! Owns no sync logic: the client session decides everything; this crate only carries frames.
+
+mod client;
+mod relay;
+mod tokens;
+
+pub use client::{Client, connect_status};
+pub use relay::Relay;
+pub use tokens::{DEV_SECRET, TokenSpec, rs256_token};
