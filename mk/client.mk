@@ -7,7 +7,7 @@ demo-client:
 
 # The client's tests: storage and CLI process tests, then end-to-end tests against the relay
 # (they skip with a message while scripts/relay.sh does not exist).
-test-client:
+test-client: relay-build
 	cargo test -p client-native
 	cargo test -p client-e2e -- --test-threads=1
 

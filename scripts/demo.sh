@@ -19,7 +19,8 @@ RELAY="http://127.0.0.1:$PORT"
 [[ -f .dev.vars ]] || cp .dev.vars.example .dev.vars
 SECRET="$(sed -n 's/^TESSERA_JWT_SECRET=//p' .dev.vars | tr -d '"')"
 
-setsid bash scripts/relay.sh "$PORT" "$WORK/relay" >"$WORK/relay.log" 2>&1 &
+bash scripts/relay.sh build
+RELAY_NO_BUILD=1 setsid bash scripts/relay.sh "$PORT" "$WORK/relay" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 cleanup() { kill -9 -- "-$RELAY_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -3,6 +3,7 @@
 #
 #   scripts/relay.sh build                 install tools if missing, build build/worker/
 #   scripts/relay.sh serve PORT STATE_DIR  build, then run wrangler dev until stopped
+#   scripts/relay.sh PORT STATE_DIR        the same
 #
 # Installs what is missing: npm packages (`npm ci`, pinned by package-lock.json), and
 # worker-build / wasm-bindgen-cli into $TESSERA_TOOLS (default $HOME/.cache/tessera/tools).
@@ -27,7 +28,9 @@ log() { echo "relay.sh: $*" >&2; }
 install_tools() {
     if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ]; then
         log "npm ci"
-        npm ci --no-audit --no-fund >&2
+        # npm 11 refuses this lock in `npm ci` over optional platform packages of cbor-extract
+        # that it lists with no version; `npm install` installs the same locked versions.
+        npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2
     fi
     if ! "$TOOLS/bin/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
         log "cargo install worker-build $WORKER_BUILD_VERSION (about 10 min cold)"
@@ -75,5 +78,7 @@ serve() {
 case "${1:-serve}" in
     build) build ;;
     serve) shift || true; serve "$@" ;;
+    # `scripts/relay.sh PORT STATE_DIR` is short for `serve PORT STATE_DIR`.
+    [0-9]*) serve "$@" ;;
     *) echo "usage: $0 build | serve [PORT] [STATE_DIR]" >&2; exit 2 ;;
 esac

@@ -86,6 +86,8 @@ impl Relay {
             .arg(self.port.to_string())
             .arg(&self.state)
             .current_dir(root())
+            // `make test-client` builds the Worker once first; restarts must not rebuild it.
+            .env("RELAY_NO_BUILD", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
