@@ -1,12 +1,12 @@
 # Native client targets; included by the top-level Makefile (include mk/*.mk).
 .PHONY: demo-client test-client test-client-e2e bench-client
 
-# Two devices, concurrent offline edits, merged through the relay in workerd.
+# Two devices, concurrent offline edits, merged through the relay in workerd. Becomes
+# `make demo` once it has had a green run (until then `make demo` runs the in-process demo).
 demo-client:
 	bash scripts/demo.sh
 
-# The client's tests: storage and CLI process tests, then end-to-end tests against the relay
-# (they skip with a message while scripts/relay.sh does not exist).
+# The client's tests: storage, CLI process and loopback transport tests.
 test-client:
 	cargo test -p client-native
 
