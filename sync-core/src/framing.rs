@@ -25,7 +25,10 @@ pub(crate) fn frames_for(
     };
     let mut frames = Vec::new();
     for data in parts {
-        let frame = with_data(&message, data).encode();
+        let frame = message
+            .with_sync_data(data)
+            .expect("only sync and request messages are split")
+            .encode();
         if frame.len() <= max_frame {
             frames.push(frame);
         } else {
@@ -39,32 +42,4 @@ fn fragment_frame(frame: &[u8], max_frame: usize, next_fragment_id: &mut u64) ->
     let id = *next_fragment_id;
     *next_fragment_id += 1;
     fragment(frame, id, max_frame).expect("frame limits are far above the fragment overhead")
-}
-
-fn with_data(message: &Message, data: Vec<u8>) -> Message {
-    match message {
-        Message::Sync {
-            document_id,
-            sender_id,
-            target_id,
-            ..
-        } => Message::Sync {
-            document_id: *document_id,
-            sender_id: sender_id.clone(),
-            target_id: target_id.clone(),
-            data,
-        },
-        Message::Request {
-            document_id,
-            sender_id,
-            target_id,
-            ..
-        } => Message::Request {
-            document_id: *document_id,
-            sender_id: sender_id.clone(),
-            target_id: target_id.clone(),
-            data,
-        },
-        other => other.clone(),
-    }
 }

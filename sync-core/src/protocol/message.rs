@@ -216,6 +216,36 @@ pub(super) mod keys {
 }
 
 impl Message {
+    /// The same `sync` or `request` envelope carrying `data` instead; `None` for other types.
+    /// Used when one sync message is split into several.
+    pub fn with_sync_data(&self, data: Vec<u8>) -> Option<Self> {
+        match self {
+            Self::Sync {
+                document_id,
+                sender_id,
+                target_id,
+                ..
+            } => Some(Self::Sync {
+                document_id: *document_id,
+                sender_id: sender_id.clone(),
+                target_id: target_id.clone(),
+                data,
+            }),
+            Self::Request {
+                document_id,
+                sender_id,
+                target_id,
+                ..
+            } => Some(Self::Request {
+                document_id: *document_id,
+                sender_id: sender_id.clone(),
+                target_id: target_id.clone(),
+                data,
+            }),
+            _ => None,
+        }
+    }
+
     /// The `type` string this message is sent with.
     pub fn type_name(&self) -> &str {
         use type_names as t;

@@ -76,31 +76,7 @@ pub fn split_sync_data(data: &[u8], max_data: usize) -> Result<Vec<Vec<u8>>, Spl
 /// carry without exceeding `max_frame`; `envelope`'s own `data` is ignored. `None` when the
 /// envelope has no `data` or leaves no room.
 pub fn max_sync_data_len(envelope: &Message, max_frame: usize) -> Option<usize> {
-    let empty = match envelope {
-        Message::Sync {
-            document_id,
-            sender_id,
-            target_id,
-            ..
-        } => Message::Sync {
-            document_id: *document_id,
-            sender_id: sender_id.clone(),
-            target_id: target_id.clone(),
-            data: Vec::new(),
-        },
-        Message::Request {
-            document_id,
-            sender_id,
-            target_id,
-            ..
-        } => Message::Request {
-            document_id: *document_id,
-            sender_id: sender_id.clone(),
-            target_id: target_id.clone(),
-            data: Vec::new(),
-        },
-        _ => return None,
-    };
+    let empty = envelope.with_sync_data(Vec::new())?;
     // The empty data's one-byte head is replaced by the head of the largest data that fits.
     let overhead = empty.encode().len() - 1 + bytes_head_len(max_frame);
     max_frame.checked_sub(overhead).filter(|n| *n > 0)
