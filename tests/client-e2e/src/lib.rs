@@ -110,8 +110,10 @@ impl Relay {
     /// SIGKILL to the whole process group.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // `--` and a named signal: procps-ng 4.0.2 misparses `kill -9 -PGID` (it signals
+            // the group named by PGID's first digit, so `-1` meant every process we may kill).
             let _ = Command::new("kill")
-                .args(["-9", &format!("-{}", child.id())])
+                .args(["-s", "KILL", "--", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
         }

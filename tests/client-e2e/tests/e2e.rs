@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use client_e2e::{Device, Relay, jwt_secret, relay_script_or_skip, tessera_bin, token};
 
+/// Fields drop in order: the relay dies before its state directory is removed.
 struct World {
-    _dir: tempfile_dir::Dir,
     relay: Relay,
+    _dir: tempfile_dir::Dir,
     token: String,
     a: Device,
     b: Device,
