@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sync_core::client::{ClientConfig, ClientStorageOp, DocSync};
+use sync_core::client::{ClientConfig, DocSync};
 use sync_core::model::Page;
 use sync_core::protocol::{DocumentId, PeerId};
 
@@ -76,7 +76,7 @@ impl Client {
         let mut page = Page::create(clock::random(), title);
         self.store()
             .create_document(id, Some(&page.doc_mut().save()))?;
-        self.start(id, page)
+        self.start(id, page, 1)
     }
 
     /// Opens a document stored here.
@@ -87,8 +87,8 @@ impl Client {
         if !self.store().has_document(id)? {
             return Err(Error::UnknownDocument(id.to_url()));
         }
-        let page = self.load_page(id)?;
-        self.start(id, page)
+        let (page, chunks) = self.load_page(id)?;
+        self.start(id, page, chunks)
     }
 
     /// Opens a document, recording it as empty (to be fetched by sync) if it is not here yet.
@@ -102,7 +102,7 @@ impl Client {
         let ids = self.store().list_documents()?;
         ids.into_iter()
             .map(|id| {
-                let page = self.load_page(id)?;
+                let (page, _) = self.load_page(id)?;
                 Ok(DocSummary {
                     url: id.to_url(),
                     title: page.title(),
@@ -115,30 +115,23 @@ impl Client {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Loads with a fresh actor (see `Page::load`); folds a long chain of appended changes into
-    /// one snapshot so the next open is fast.
-    fn load_page(&self, id: DocumentId) -> Result<Page> {
+    /// Loads with a fresh actor (see `Page::load`), with the number of stored chunks: the
+    /// session decides when to fold them into one snapshot.
+    fn load_page(&self, id: DocumentId) -> Result<(Page, u32)> {
         let (bytes, chunks) = self.store().load_bytes(id)?;
         if bytes.is_empty() {
-            return Ok(Page::empty(clock::random()));
+            return Ok((Page::empty(clock::random()), 0));
         }
-        let mut page = Page::load(&bytes, clock::random())?;
-        if Store::wants_compaction(chunks) {
-            let op = ClientStorageOp::ReplaceWithSnapshot {
-                doc: id,
-                bytes: page.doc_mut().save(),
-            };
-            // Compaction is an optimisation: if it fails, the chunks are still all there.
-            let _ = self.store().apply(&op);
-        }
-        Ok(page)
+        let page = Page::load(&bytes, clock::random())?;
+        Ok((page, u32::try_from(chunks).unwrap_or(u32::MAX)))
     }
 
-    fn start(&self, id: DocumentId, page: Page) -> Result<Document> {
+    fn start(&self, id: DocumentId, page: Page, stored_chunks: u32) -> Result<Document> {
         let saved_sync = self.store().sync_states(id)?;
         let storage_id = self.store().storage_id().clone();
         let config = ClientConfig::new(self.peer_id.clone(), storage_id);
-        let sync = DocSync::new(config, id, page, saved_sync, clock::random());
+        let sync = DocSync::new(config, id, page, saved_sync, clock::random())
+            .with_stored_chunks(stored_chunks);
         let doc = Document::spawn(Driver::new(sync, self.store.clone()));
         self.lock_open().insert(id, doc.clone());
         Ok(doc)

@@ -31,9 +31,6 @@ pub enum Durability {
     Normal,
 }
 
-/// The chunks of a document kept before the shell folds them into one snapshot on open.
-const COMPACT_ON_OPEN_CHUNKS: i64 = 64;
-
 /// One database file.
 #[derive(Debug)]
 pub struct Store {
@@ -148,11 +145,6 @@ impl Store {
             n += 1;
         }
         Ok((out, n))
-    }
-
-    /// Whether a document has enough chunks that it should be compacted when opened.
-    pub(crate) fn wants_compaction(chunks: i64) -> bool {
-        chunks > COMPACT_ON_OPEN_CHUNKS
     }
 
     /// The persisted sync states of a document.

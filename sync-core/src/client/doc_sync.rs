@@ -109,6 +109,16 @@ impl DocSync {
         }
     }
 
+    /// Tells the session how many chunks the document's storage already holds (one snapshot
+    /// plus appended changes). Short-lived processes (one CLI edit each) never reach
+    /// `compact_after_saves` saves in one session; counting the stored chain lets the next save
+    /// fold it into one snapshot instead.
+    #[must_use]
+    pub fn with_stored_chunks(mut self, chunks: u32) -> Self {
+        self.saves_since_snapshot = chunks.saturating_sub(1);
+        self
+    }
+
     /// The document id.
     pub fn doc_id(&self) -> DocumentId {
         self.doc_id

@@ -101,6 +101,28 @@ fn an_edit_starts_with_the_write_that_makes_it_durable() {
     assert!(s.is_saved());
 }
 
+fn first_storage_op(outs: &[ClientOutput]) -> Option<&ClientStorageOp> {
+    outs.iter().find_map(|o| match o {
+        ClientOutput::Storage { op, .. } => Some(op),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_long_stored_chain_is_folded_into_a_snapshot_at_the_next_save() {
+    let limit = ClientConfig::new(PeerId::from("me"), StorageId::from("s")).compact_after_saves;
+    let mut short = session().with_stored_chunks(limit);
+    assert!(matches!(
+        first_storage_op(&add_block(&mut short)),
+        Some(ClientStorageOp::AppendChanges { .. })
+    ));
+    let mut long = session().with_stored_chunks(limit + 1);
+    assert!(matches!(
+        first_storage_op(&add_block(&mut long)),
+        Some(ClientStorageOp::ReplaceWithSnapshot { .. })
+    ));
+}
+
 #[test]
 fn a_failed_save_stays_dirty_and_is_retried() {
     let mut s = session();
