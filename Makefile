@@ -53,7 +53,7 @@ HAS_RELAY := $(wildcard mk/relay.mk)
 HAS_CLIENT := $(wildcard mk/client.mk)
 TEST_TARGETS := test-core $(if $(HAS_RELAY),test-relay) $(if $(HAS_CLIENT),test-client)
 BENCH_TARGETS := bench-core $(if $(HAS_RELAY),bench-relay) $(if $(HAS_CLIENT),bench-client)
-DEMO_TARGET := demo-core
+DEMO_TARGET := $(if $(HAS_CLIENT),demo-client,demo-core)
 
 test: $(TEST_TARGETS)
 

@@ -1,17 +1,16 @@
 # Native client targets; included by the top-level Makefile (include mk/*.mk).
 .PHONY: demo-client test-client test-client-e2e bench-client
 
-# Two devices, concurrent offline edits, merged through the relay in workerd. Becomes
-# `make demo` once it has had a green run (until then `make demo` runs the in-process demo).
+# Two devices, concurrent offline edits, merged through the relay in workerd: `make demo`.
 demo-client:
 	bash scripts/demo.sh
 
-# The client's tests: storage, CLI process and loopback transport tests.
-test-client:
+# The client's tests: storage, CLI process and loopback transport tests, then the end-to-end
+# suite of the CLI against the relay in workerd (one relay per test, one test at a time).
+test-client: relay-build
 	cargo test -p client-native
+	cargo test -p client-e2e -- --test-threads=1
 
-# End-to-end tests of the CLI against the relay in workerd. Not yet part of `make test`: they
-# have not had a complete green run on this machine (see the issue notes).
 test-client-e2e: relay-build
 	cargo test -p client-e2e -- --test-threads=1
 

@@ -20,8 +20,10 @@ RELAY="http://127.0.0.1:$PORT"
 SECRET="$(sed -n 's/^TESSERA_JWT_SECRET=//p' .dev.vars | tr -d '"')"
 
 bash scripts/relay.sh build
+echo "== starting the relay in workerd on $RELAY =="
 RELAY_NO_BUILD=1 setsid bash scripts/relay.sh "$PORT" "$WORK/relay" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
+disown "$RELAY_PID"  # its SIGKILL at exit is expected, not worth a "Killed" line
 cleanup() { kill -9 -- "-$RELAY_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 for _ in $(seq 1 900); do
@@ -40,7 +42,14 @@ Z="$("$T" "${A[@]}" add "$DOC" --kind todo --text "Book hotel")"
 Q="$("$T" "${A[@]}" add "$DOC" --kind quote --text "Old note")"
 "$T" "${A[@]}" sync "$DOC" --relay "$RELAY" --token "$TOKEN"
 "$T" "${B[@]}" sync "$DOC" --relay "$RELAY" --token "$TOKEN"
-echo "== both devices have the page; now offline edits =="
+echo "== both devices (laptop, phone) have the page; now they edit it offline, concurrently =="
+cat <<'TXT'
+  text:   laptop inserts "Please " at 0        | phone inserts " tonight" at 9 of "Pack bags"
+  marks:  laptop bolds 0..6                    | phone links 3..9
+  move:   laptop moves "Book hotel" under the heading | phone moves it under the paragraph
+  cycle:  laptop moves the paragraph under the heading | phone moves the heading under the paragraph
+  delete: laptop edits "Old note"              | phone deletes it
+TXT
 
 "$T" "${A[@]}" edit "$DOC" "$X" --insert 0 "Please "           # text, same block
 "$T" "${B[@]}" edit "$DOC" "$X" --insert 9 " tonight"
@@ -53,6 +62,7 @@ echo "== both devices have the page; now offline edits =="
 "$T" "${A[@]}" edit "$DOC" "$Q" --set "Edited note"             # edit vs delete
 "$T" "${B[@]}" delete "$DOC" "$Q"
 
+echo "== both sync through the relay =="
 for _ in 1 2; do
   "$T" "${A[@]}" sync "$DOC" --relay "$RELAY" --token "$TOKEN"
   "$T" "${B[@]}" sync "$DOC" --relay "$RELAY" --token "$TOKEN"
