@@ -24,12 +24,12 @@ use crate::document::{DocEvent, DocStatus, SyncTarget};
 use crate::error::{Error, Result};
 use crate::relay_url::doc_socket_url;
 use crate::store::Store;
-use crate::transport::{self, Endpoint, Socket};
+use crate::transport::{self, ConnectError, Endpoint, Socket};
 
 /// Work for the task, sent by [`Document`](crate::Document) handles.
 pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
 
-type Connecting = Pin<Box<dyn Future<Output = Result<Socket, String>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<Socket, ConnectError>> + Send>>;
 
 /// One document's shell state.
 pub(crate) struct Driver {
@@ -169,7 +169,9 @@ impl Driver {
     fn start_connect(&mut self) {
         let Some(endpoint) = self.endpoint.clone() else {
             // Asked to connect with nowhere to go: report it closed; the core backs off.
-            self.connecting = Some(Box::pin(async { Err("no relay configured".to_owned()) }));
+            self.connecting = Some(Box::pin(async {
+                Err(ConnectError::Unreachable("no relay configured".to_owned()))
+            }));
             return;
         };
         self.socket = None;
@@ -269,7 +271,10 @@ impl Driver {
                             self.socket = Some(socket);
                             self.input(ClientInput::TransportOpened);
                         }
-                        Err(problem) => {
+                        Err(ConnectError::Refused(refusal)) => {
+                            self.input(ClientInput::ConnectRefused(refusal));
+                        }
+                        Err(ConnectError::Unreachable(problem)) => {
                             self.set_problem(format!("relay unreachable: {problem}"));
                             self.input(ClientInput::TransportClosed { code: None });
                         }

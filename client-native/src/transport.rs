@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sync_core::protocol::HttpRefusal;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -21,22 +22,43 @@ pub(crate) struct Endpoint {
 /// the core's back-off takes over.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens the socket. The error text is for people ("connection refused", "HTTP 401").
-pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Socket, String> {
+/// Why a connect attempt failed.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The relay answered the upgrade with a refusal of ours (bad token, deleted document...).
+    Refused(HttpRefusal),
+    /// No relay answered, or something else did; the text is for people.
+    Unreachable(String),
+}
+
+/// Opens the socket.
+pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Socket, ConnectError> {
+    let unreachable = ConnectError::Unreachable;
     let mut request = endpoint
         .url
         .as_str()
         .into_client_request()
-        .map_err(|e| e.to_string())?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", endpoint.token))
-        .map_err(|_| "the token contains characters not allowed in a header".to_owned())?;
+        .map_err(|e| unreachable(e.to_string()))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", endpoint.token)).map_err(|_| {
+        unreachable("the token contains characters not allowed in a header".to_owned())
+    })?;
     request.headers_mut().insert("authorization", bearer);
     match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
         Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
-            Err(format!("relay answered HTTP {}", response.status()))
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            let body = response.body().as_deref().unwrap_or_default();
+            match HttpRefusal::parse(status.as_u16(), retry_after, body) {
+                Some(refusal) => Err(ConnectError::Refused(refusal)),
+                None => Err(unreachable(format!("relay answered HTTP {status}"))),
+            }
         }
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("connect timed out".to_owned()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("connect timed out".to_owned())),
     }
 }

@@ -198,6 +198,11 @@ impl DocSync {
             ClientInput::TransportOpened => self.on_opened(now),
             ClientInput::Frame(bytes) => self.on_frame(now, &bytes),
             ClientInput::TransportClosed { code } => self.on_closed(now, code),
+            // A refusal of an attempt we are no longer making (went offline meanwhile) is stale.
+            ClientInput::ConnectRefused(refusal) if self.conn == Conn::Opening => {
+                self.on_refused(now, refusal.code, refusal.message, refusal.retry_after_ms);
+            }
+            ClientInput::ConnectRefused(_) => {}
             ClientInput::Timer => self.on_timer(now),
             ClientInput::StorageDone { task, outcome } => self.on_storage_done(now, task, outcome),
         }

@@ -1,7 +1,7 @@
 //! Inputs and outputs of a client document session.
 
 use crate::io::{Millis, TaskId};
-use crate::protocol::{DocumentId, ErrorCode, StorageId};
+use crate::protocol::{DocumentId, ErrorCode, HttpRefusal, StorageId};
 
 /// An input to [`DocSync::handle`](super::DocSync::handle).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,9 @@ pub enum ClientInput {
         /// The close code the relay sent.
         code: Option<u16>,
     },
+    /// The relay refused to open the connection (an HTTP refusal of the upgrade, read with
+    /// [`HttpRefusal::parse`]). Handled like the same refusal on an open connection.
+    ConnectRefused(HttpRefusal),
     /// The timer of [`ClientOutput::SetTimer`] fired.
     Timer,
     /// A storage task finished.

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::model::{BlockKind, Page, Target};
-use crate::protocol::{DocumentId, ErrorCode, Message, PeerId, PeerMetadata, StorageId};
+use crate::protocol::{
+    DocumentId, ErrorCode, HttpRefusal, Message, PeerId, PeerMetadata, StorageId,
+};
 
 const NOW: u64 = 5_000;
 
@@ -121,6 +123,48 @@ fn a_long_stored_chain_is_folded_into_a_snapshot_at_the_next_save() {
         first_storage_op(&add_block(&mut long)),
         Some(ClientStorageOp::ReplaceWithSnapshot { .. })
     ));
+}
+
+#[test]
+fn a_refused_upgrade_is_the_same_typed_refusal_as_on_an_open_connection() {
+    let refusal = |code, retry_after_ms| {
+        ClientInput::ConnectRefused(HttpRefusal {
+            code,
+            message: "no".into(),
+            retry_after_ms,
+        })
+    };
+    let mut s = session();
+    s.handle(NOW, ClientInput::GoOnline);
+    let outs = s.handle(NOW, refusal(ErrorCode::AuthFailed, None));
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        ClientOutput::Event(ClientEvent::Refused {
+            code: ErrorCode::AuthFailed,
+            retry_at_ms: None,
+            ..
+        })
+    )));
+    assert_eq!(
+        s.stopped(),
+        Some(&Stopped::NeedsToken(ErrorCode::AuthFailed))
+    );
+
+    let mut s = session();
+    s.handle(NOW, ClientInput::GoOnline);
+    let outs = s.handle(NOW, refusal(ErrorCode::RateLimited, Some(7_000)));
+    assert!(timer(&outs).is_some_and(|at| at >= NOW + 7_000));
+    assert_eq!(s.stopped(), None);
+
+    // Offline before the refusal arrived: nothing happens.
+    let mut s = session();
+    s.handle(NOW, ClientInput::GoOnline);
+    s.handle(NOW, ClientInput::GoOffline);
+    assert!(
+        s.handle(NOW, refusal(ErrorCode::DocDeleted, None))
+            .is_empty()
+    );
+    assert_eq!(s.stopped(), Some(&Stopped::Offline));
 }
 
 #[test]

@@ -58,16 +58,24 @@ pub struct Relay {
     script: PathBuf,
     pub port: u16,
     state: PathBuf,
+    /// `K=V` overrides of wrangler.toml vars (`RELAY_VARS`).
+    vars: Vec<String>,
     child: Option<Child>,
 }
 
 impl Relay {
     /// Starts the relay and waits for `GET /health`.
     pub fn start(script: &Path, state: &Path) -> anyhow::Result<Self> {
+        Self::start_with_vars(script, state, &[])
+    }
+
+    /// Starts the relay with `K=V` var overrides (values without spaces).
+    pub fn start_with_vars(script: &Path, state: &Path, vars: &[&str]) -> anyhow::Result<Self> {
         let mut relay = Self {
             script: script.to_owned(),
             port: free_port(),
             state: state.to_owned(),
+            vars: vars.iter().map(|v| (*v).to_owned()).collect(),
             child: None,
         };
         relay.restart()?;
@@ -88,6 +96,7 @@ impl Relay {
             .current_dir(root())
             // `make test-client` builds the Worker once first; restarts must not rebuild it.
             .env("RELAY_NO_BUILD", "1")
+            .env("RELAY_VARS", self.vars.join(" "))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
@@ -126,19 +135,34 @@ impl Drop for Relay {
     }
 }
 
-fn health(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
+impl Relay {
+    /// `DELETE /v1/docs/<id>` with `token`; the response's status line.
+    pub fn delete_doc(&self, doc: &str, token: &str) -> Option<String> {
+        let id = doc.trim_start_matches("automerge:");
+        http(
+            self.port,
+            &format!("DELETE /v1/docs/{id}"),
+            &format!("Authorization: Bearer {token}\r\n"),
+        )
+        .and_then(|r| r.lines().next().map(str::to_owned))
     }
+}
+
+/// One HTTP/1.1 request on loopback; the whole response, if one came.
+fn http(port: u16, request_line: &str, headers: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let req = format!(
+        "{request_line} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).ok()?;
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200")
+    Some(buf)
+}
+
+fn health(port: u16) -> bool {
+    http(port, "GET /health", "").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
 }
 
 /// The `tessera` binary, built on first use.
@@ -204,9 +228,14 @@ impl Device {
 
 /// Mints a write token for every document.
 pub fn token(bin: &Path, secret: &str) -> anyhow::Result<String> {
+    token_with(bin, secret, "write")
+}
+
+/// Mints a token for every document with this scope (`read`, `write` or `admin`).
+pub fn token_with(bin: &Path, secret: &str, scope: &str) -> anyhow::Result<String> {
     let out = Command::new(bin)
         .args([
-            "token", "--secret", secret, "--sub", "e2e", "--scope", "write",
+            "token", "--secret", secret, "--sub", "e2e", "--scope", scope,
         ])
         .output()?;
     if !out.status.success() {

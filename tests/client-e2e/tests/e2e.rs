@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use client_e2e::{Device, Relay, jwt_secret, relay_script_or_skip, tessera_bin, token};
+use client_e2e::{Device, Relay, jwt_secret, relay_script_or_skip, tessera_bin, token, token_with};
 
 /// Fields drop in order: the relay dies before its state directory is removed.
 struct World {
@@ -268,5 +268,81 @@ fn client_killed_mid_burst_keeps_returned_edits_and_syncs() -> anyhow::Result<()
         "{len} chars synced, {returned} edits returned"
     );
     assert_eq!(json, w.a.ok(&["show", &doc, "--json"])?);
+    Ok(())
+}
+
+#[test]
+fn relay_refusals_reach_the_cli_as_actionable_errors() -> anyhow::Result<()> {
+    let Some(script) = relay_script_or_skip("relay_refusals_reach_the_cli_as_actionable_errors")
+    else {
+        return Ok(());
+    };
+    let dir = tempfile_dir::Dir::new("refusals");
+    let bin = tessera_bin()?;
+    // A plan of one document, so the second one is over quota.
+    let plans = r#"PLANS={"free":{"max_docs":1,"max_stored_bytes":1048576,"max_change_bytes_per_window":1048576,"window_secs":60}}"#;
+    let relay = Relay::start_with_vars(&script, &dir.0.join("relay"), &[plans])?;
+    let url = relay.url();
+    let secret = jwt_secret()?;
+    let write = token(&bin, &secret)?;
+    let device = Device {
+        bin: bin.clone(),
+        data: dir.0.join("a"),
+    };
+    let first = device.ok(&["new"])?;
+    device.sync(&first, &url, &write, 60)?;
+    let sync = |doc: &str, token: &str| {
+        let started = std::time::Instant::now();
+        let out = device.run(&[
+            "sync",
+            doc,
+            "--relay",
+            &url,
+            "--token",
+            token,
+            "--timeout",
+            "6",
+        ]);
+        assert!(!out.status.success(), "sync of {doc} must fail");
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            started.elapsed(),
+        )
+    };
+
+    // A token signed with another secret: refused at the upgrade, reported at once.
+    let forged = token(&bin, "not-the-relay-secret")?;
+    let (err, took) = sync(&first, &forged);
+    assert!(
+        err.contains("auth_failed") && err.contains("new token"),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "no retrying a bad token: {took:?}"
+    );
+
+    // Over the plan's document count: the client pauses and retries, and says why.
+    let second = device.ok(&["new"])?;
+    let (err, _) = sync(&second, &write);
+    assert!(err.contains("quota_exceeded"), "{err}");
+
+    // A deleted document stops syncing for good.
+    let admin = token_with(&bin, &secret, "admin")?;
+    let status = relay.delete_doc(&first, &admin).unwrap_or_default();
+    assert!(status.contains("200"), "delete: {status}");
+    let (err, took) = sync(&first, &write);
+    assert!(err.contains("doc_deleted"), "{err}");
+    assert!(
+        took < Duration::from_secs(5),
+        "no retrying a deleted document: {took:?}"
+    );
+    // Local data is untouched by the refusals.
+    assert!(
+        device
+            .ok(&["show", &first, "--json"])?
+            .contains("\"blocks\"")
+    );
+    drop(relay);
     Ok(())
 }
