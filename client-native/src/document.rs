@@ -256,9 +256,14 @@ fn status_error(id: DocumentId, s: &DocStatus) -> Option<Error> {
     match &s.stopped {
         Some(Stopped::NeedsToken(code)) => return Some(Error::NeedsToken { code: *code }),
         Some(Stopped::Refused(code)) => {
+            // `last_problem` reads "relay refused: CODE: message"; the error names the code.
+            let problem = s.last_problem.as_deref().unwrap_or_default();
+            let message = problem
+                .strip_prefix(&format!("relay refused: {code}"))
+                .map_or(problem, |rest| rest.trim_start_matches(": "));
             return Some(Error::Refused {
                 code: *code,
-                message: s.last_problem.clone().unwrap_or_default(),
+                message: message.to_owned(),
             });
         }
         _ => {}

@@ -299,10 +299,7 @@ impl Page {
             // A block whose location never arrived is shown at the end of the top level.
             _ => (Location::decode(""), obj.clone()),
         };
-        let deleted = matches!(
-            self.doc.get(&obj, DELETED).ok().flatten(),
-            Some((Value::Scalar(s), _)) if s.as_bool() == Some(true)
-        );
+        let deleted = self.is_deleted(&obj);
         Some(StoredBlock {
             obj,
             location,
@@ -312,12 +309,27 @@ impl Page {
     }
 
     fn stored_block(&self, id: &BlockId) -> Result<StoredBlock, EditError> {
-        let blocks = self.blocks_obj()?;
-        let Some((Value::Object(ObjType::Map), obj)) = self.doc.get(&blocks, id.as_str())? else {
-            return Err(EditError::NoSuchBlock(id.to_string()));
-        };
+        let obj = self.block_map(id)?;
         self.read_stored_block(obj)
             .ok_or_else(|| EditError::NoSuchBlock(id.to_string()))
+    }
+
+    /// Whether the block carries a tombstone.
+    fn is_deleted(&self, block: &ObjId) -> bool {
+        matches!(
+            self.doc.get(block, DELETED).ok().flatten(),
+            Some((Value::Scalar(s), _)) if s.as_bool() == Some(true)
+        )
+    }
+
+    /// The block's map object, without reading its location (text edits do not need it, and
+    /// every lookup costs on the hot path of typing).
+    fn block_map(&self, id: &BlockId) -> Result<ObjId, EditError> {
+        let blocks = self.blocks_obj()?;
+        match self.doc.get(&blocks, id.as_str())? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+            _ => Err(EditError::NoSuchBlock(id.to_string())),
+        }
     }
 
     pub(crate) fn block_obj(&self, id: &BlockId) -> Option<ObjId> {
@@ -325,11 +337,11 @@ impl Page {
     }
 
     fn live_text(&self, id: &BlockId) -> Result<ObjId, EditError> {
-        let stored = self.stored_block(id)?;
-        if stored.deleted {
+        let obj = self.block_map(id)?;
+        if self.is_deleted(&obj) {
             return Err(EditError::Deleted(id.to_string()));
         }
-        match self.doc.get(&stored.obj, TEXT)? {
+        match self.doc.get(&obj, TEXT)? {
             Some((Value::Object(ObjType::Text), obj)) => Ok(obj),
             _ => Err(EditError::NotAPage("block has no text object")),
         }
