@@ -9,7 +9,8 @@ if [[ ! -x scripts/relay.sh && ! -f scripts/relay.sh ]]; then
   exit 1
 fi
 
-cargo build -q -p client-native --bin tessera
+echo "== building the tessera CLI =="
+cargo build -p client-native --bin tessera
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 T="$TARGET_DIR/debug/tessera"
 
