@@ -483,3 +483,94 @@ async fn a_document_over_the_frame_limit_travels_in_several_frames() {
         b.frames_in.len()
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn deleting_a_document_gives_its_quota_back() {
+    // free: one document, so a second one fits only once the first is deleted.
+    let big = 1u64 << 40;
+    let plans = format!(
+        r#"PLANS={{"free":{{"max_docs":1,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60}}}}"#
+    );
+    let relay = Relay::start("release", &[plans.as_str()]);
+    let token = TokenSpec::writer().mint();
+    let usage = || {
+        let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (
+            v["docs"].as_u64().unwrap(),
+            v["stored_bytes"].as_u64().unwrap(),
+        )
+    };
+
+    let d1 = new_doc();
+    let mut first = Client::new("first", relay.doc_url(&d1.to_string(), &token), d1, true);
+    assert!(in_sync(&mut first).await, "{:?}", first.events);
+    let (docs, stored) = usage();
+    assert_eq!(docs, 1);
+    assert!(stored > 0);
+    let d2 = new_doc();
+    let mut second = Client::new("second", relay.doc_url(&d2.to_string(), &token), d2, true);
+    assert!(
+        second
+            .online_until(T, |c| c.refused_with("quota_exceeded"))
+            .await,
+        "the document limit did not hold: {:?}",
+        second.events
+    );
+
+    let admin = TokenSpec {
+        scope: Scope::Admin,
+        ..TokenSpec::writer()
+    }
+    .mint();
+    let (status, body) = relay
+        .request("DELETE", &format!("/v1/docs/{d1}"), Some(&admin))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(usage(), (0, 0), "the deleted document still counts");
+    let d3 = new_doc();
+    let mut third = Client::new("third", relay.doc_url(&d3.to_string(), &token), d3, true);
+    assert!(
+        in_sync(&mut third).await,
+        "a new document after the delete: {:?}",
+        third.events
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn compaction_gives_freed_bytes_back_to_the_quota() {
+    let relay = Relay::start("compact", &[]);
+    let token = TokenSpec::writer().mint();
+    let stored = || {
+        let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["stored_bytes"].as_u64().unwrap()
+    };
+    let doc = new_doc();
+    let url = relay.doc_url(&doc.to_string(), &token);
+    let mut a = Client::new("a", url.clone(), doc, true);
+    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    // Forty small changes, each durable before the next: forty log rows.
+    for i in 0..40 {
+        a.edit(|p| p.set_title(&format!("title {i}")).unwrap())
+            .await;
+        assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
+    }
+    let before = stored();
+    // After 30 s without writes the room compacts the rows into one smaller snapshot.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut after = before;
+    while after >= before && std::time::Instant::now() < deadline {
+        a.pump_for(Duration::from_secs(1)).await;
+        after = stored();
+    }
+    assert!(
+        after < before,
+        "stored bytes stayed at {before} after compaction"
+    );
+    // The compacted document is whole.
+    let mut b = Client::new("b", url, doc, false);
+    assert!(b.online_until(T, |b| b.title() == "title 39").await);
+}
