@@ -458,12 +458,11 @@ fn deleting_gives_back_everything_stored_and_granted() {
     join(&mut room, ConnId(1), true);
     // One more change, written from a fresh grant: the grant counts whole, used or not.
     let (_, outs) = push_change(&mut room, ConnId(1));
-    let granted = match outs.iter().find_map(|o| match o {
+    let Some(granted) = outs.iter().find_map(|o| match o {
         RoomOutput::ReserveQuota { bytes, .. } => Some(*bytes),
         _ => None,
-    }) {
-        Some(bytes) => bytes,
-        None => panic!("no reservation: {outs:?}"),
+    }) else {
+        panic!("no reservation: {outs:?}")
     };
     let outs = grant_quota(&mut room, &outs);
     for (task, _) in storage_tasks(&outs) {
