@@ -1,7 +1,8 @@
 # Relay targets, included by the top-level Makefile (`include mk/*.mk`).
 #   make relay PORT=8787 STATE=.wrangler/state   build and serve the relay on 127.0.0.1:PORT
 #   make relay-build                             build build/worker/ (worker-build, wasm-opt)
-#   make test-relay                              end-to-end tests against workerd
+#   make test-relay                              end-to-end tests against workerd, and the
+#                                                JS + Rust CLI interop script
 #   make bench-relay                             relay benchmark table
 # Every target installs what it needs (npm ci, worker-build, wasm-bindgen-cli) when missing.
 
@@ -21,6 +22,7 @@ relay-build:
 test-relay: relay-build
 	cargo test -p relay-worker
 	cargo test -p relay-e2e --test relay -- --test-threads=1
+	cargo build -p client-native --bin tessera
 	node tests/relay-e2e/interop.mjs
 
 bench-relay:

@@ -372,6 +372,13 @@ impl DocRoom {
                     RoomEvent::StorageFailed { error } => {
                         worker::console_warn!("storage failed: {error}");
                     }
+                    RoomEvent::QuotaReleased { bytes, document } => {
+                        let body = serde_json::json!({ "bytes": bytes, "document": document });
+                        // A lost release leaves the tenant over-counted, never under.
+                        if let Err(e) = self.quota_call("release", &body).await {
+                            worker::console_warn!("quota release failed: {e}");
+                        }
+                    }
                     RoomEvent::Refused { conn, code } => {
                         worker::console_log!("refused {conn}: {}", code.as_str());
                     }
@@ -387,23 +394,8 @@ impl DocRoom {
         bytes: u64,
         new_document: bool,
     ) -> Result<std::result::Result<u64, QuotaRefusal>> {
-        let tenant = self.meta("tenant")?.unwrap_or_default();
-        let plan = self.meta("plan")?.unwrap_or_else(|| "free".into());
-        let stub = self
-            .env
-            .durable_object("TENANT_QUOTA")?
-            .id_from_name(&tenant)?
-            .get_stub()?;
-        let headers = Headers::new();
-        headers.set(PLAN_HEADER, &plan)?;
-        headers.set("content-type", "application/json")?;
         let body = serde_json::json!({ "bytes": bytes, "new_document": new_document });
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.to_string().into()));
-        let req = Request::new_with_init("https://quota/reserve", &init)?;
-        let mut resp = stub.fetch_with_request(req).await?;
+        let mut resp = self.quota_call("reserve", &body).await?;
         let answer: serde_json::Value = resp.json().await?;
         if let Some(granted) = answer["granted"].as_u64() {
             return Ok(Ok(granted));
@@ -416,6 +408,26 @@ impl DocRoom {
             code,
             retry_after_ms: answer["retry_after_ms"].as_u64(),
         }))
+    }
+
+    /// POSTs `body` to this document's tenant's `TenantQuota` at `/<path>`.
+    async fn quota_call(&self, path: &str, body: &serde_json::Value) -> Result<Response> {
+        let tenant = self.meta("tenant")?.unwrap_or_default();
+        let plan = self.meta("plan")?.unwrap_or_else(|| "free".into());
+        let stub = self
+            .env
+            .durable_object("TENANT_QUOTA")?
+            .id_from_name(&tenant)?
+            .get_stub()?;
+        let headers = Headers::new();
+        headers.set(PLAN_HEADER, &plan)?;
+        headers.set("content-type", "application/json")?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.to_string().into()));
+        let req = Request::new_with_init(&format!("https://quota/{path}"), &init)?;
+        Ok(stub.fetch_with_request(req).await?)
     }
 
     // ---- storage ----------------------------------------------------------------------------

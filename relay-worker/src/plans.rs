@@ -108,6 +108,15 @@ impl Ledger {
         self.recent.push((now_ms, bytes));
         Ok(bytes)
     }
+
+    /// Takes back stored bytes a room no longer holds (and, with `document`, the document
+    /// itself). Never goes below zero; the rate window is not refunded.
+    pub fn release(&mut self, bytes: u64, document: bool) {
+        self.stored_bytes = self.stored_bytes.saturating_sub(bytes);
+        if document {
+            self.docs = self.docs.saturating_sub(1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +145,22 @@ mod tests {
         assert_eq!(l.reserve(&LIMITS, 10_001, 400, false), Ok(400));
         let err = l.reserve(&LIMITS, 30_000, 401, false).unwrap_err();
         assert_eq!(err.code, ErrorCode::QuotaExceeded);
+    }
+
+    #[test]
+    fn release_frees_bytes_and_documents_for_new_reservations() {
+        let mut l = Ledger::default();
+        assert_eq!(l.reserve(&LIMITS, 0, 400, true), Ok(400));
+        assert_eq!(l.reserve(&LIMITS, 20_000, 400, true), Ok(400));
+        assert!(l.reserve(&LIMITS, 40_000, 400, true).is_err());
+        l.release(400, true);
+        assert_eq!((l.docs, l.stored_bytes), (1, 400));
+        assert_eq!(l.reserve(&LIMITS, 40_000, 400, true), Ok(400));
+        // Releasing more than is counted stops at zero.
+        l.release(10_000, true);
+        l.release(0, true);
+        l.release(0, true);
+        assert_eq!((l.docs, l.stored_bytes), (0, 0));
     }
 
     #[test]

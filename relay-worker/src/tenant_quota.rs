@@ -1,5 +1,5 @@
 //! `TenantQuota`: one Durable Object per tenant. It keeps the tenant's [`Ledger`] in SQLite and
-//! answers the rooms' reservations against the plan named in the request.
+//! answers the rooms' reservations against the plan named in the request, and their releases.
 
 use serde::Deserialize;
 use worker::{Env, Request, Response, State, durable_object};
@@ -14,6 +14,13 @@ use crate::plans::{Ledger, Plans};
 pub(crate) struct Reserve {
     pub(crate) bytes: u64,
     pub(crate) new_document: bool,
+}
+
+/// A room giving back stored bytes (and, with `document`, the document).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Release {
+    pub(crate) bytes: u64,
+    pub(crate) document: bool,
 }
 
 // State and Env are JS handles without Debug.
@@ -70,6 +77,15 @@ impl TenantQuota {
                     }),
                 };
                 Ok(http::json(json.to_string(), 200)?)
+            }
+            "/release" => {
+                let body: Release = req
+                    .json()
+                    .await
+                    .map_err(|e| Error::Runtime(format!("release body: {e}")))?;
+                ledger.release(body.bytes, body.document);
+                self.save(&ledger)?;
+                Ok(http::json("{}".into(), 200)?)
             }
             "/usage" => {
                 let json = serde_json::json!({

@@ -4,13 +4,17 @@
 //!
 //! Rows: (b) cold start of a room loading the full-history snapshot, time and peak heap;
 //! (a) ingest of a batch of changes the way the room applies a persisted batch (one incremental
-//! load) vs a naive one-`apply_changes`-per-change baseline, in the same run.
+//! load) vs a naive one-`apply_changes`-per-change baseline, in the same run;
+//! (c) frame bytes, both ways, of a client holding the full document reconnecting to a room that
+//! holds it too: with the sync state it persisted last time vs without (`reconnect.rs`).
 
 mod alloc;
+mod reconnect;
 
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, Change, ReadDoc, transaction::Transactable};
+use sync_core::io::ConnId;
 use sync_core::protocol::DocumentId;
 use sync_core::relay::{RelayRoom, RoomConfig, RoomInput, StoredRoom, StoredSnapshot};
 
@@ -98,6 +102,30 @@ fn main() {
     );
     drop(room);
 
+    // (c) reconnect: a fresh room on the snapshot; the client first syncs without any persisted
+    // sync state (the naive baseline, as a client that keeps none would on every reconnect),
+    // then reconnects with the state that session persisted.
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
+    room.handle(
+        0,
+        RoomInput::Loaded(StoredRoom {
+            snapshot: Some(StoredSnapshot {
+                generation: 1,
+                log_through: 0,
+                bytes: snapshot.clone(),
+            }),
+            log: Vec::new(),
+            deleted: false,
+        }),
+    );
+    let first = reconnect::session(&mut room, ConnId(1), doc_id, &snapshot, Default::default());
+    assert!(
+        !first.saved_sync.is_empty(),
+        "the client persisted no sync state"
+    );
+    let again = reconnect::session(&mut room, ConnId(2), doc_id, &snapshot, first.saved_sync);
+    drop(room);
+
     // The naive baseline: one apply per change into the materialized document.
     let mut naive = AutoCommit::load(&snapshot).expect("load");
     let t = Instant::now();
@@ -135,5 +163,18 @@ fn main() {
         cold_peak as f64 / MIB,
         cold_retained as f64 / MIB
     );
-    println!("| (c) reconnect frame bytes | not measured by this command | - | <= 1 KB |");
+    let wire = |w: reconnect::Wire| {
+        format!(
+            "{} B in {} frames (up {} B, down {} B)",
+            w.bytes(),
+            w.frames(),
+            w.up.1,
+            w.down.1
+        )
+    };
+    println!(
+        "| (c) reconnect frame bytes, both ways | {} with persisted sync state | {} without | <= 1 KB |",
+        wire(again.wire),
+        wire(first.wire)
+    );
 }

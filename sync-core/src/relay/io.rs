@@ -179,7 +179,7 @@ pub enum RoomOutput {
     Event(RoomEvent),
 }
 
-/// Observable facts about the room, for logs and metrics.
+/// Observable facts about the room, for logs, metrics and the tenant's quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomEvent {
     /// The stored document was loaded.
@@ -212,5 +212,16 @@ pub enum RoomEvent {
         conn: ConnId,
         /// Why.
         code: ErrorCode,
+    },
+    /// The room gave back `bytes` of storage it no longer holds (a compaction shrank it, or a
+    /// delete), and with `document` the document itself. The shell passes it on to the
+    /// tenant's quota; nothing answers it, and a shell that drops it leaves the tenant
+    /// over-counted, never under. (An event rather than an output of its own so that shells
+    /// without quotas, which match outputs exhaustively, need no change.)
+    QuotaReleased {
+        /// Stored bytes to take off the tenant's count.
+        bytes: u64,
+        /// Whether the document no longer counts against the document limit.
+        document: bool,
     },
 }

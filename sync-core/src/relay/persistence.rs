@@ -31,6 +31,11 @@ pub(crate) struct LogState {
     /// Rows after the current snapshot: seq -> bytes.
     rows: BTreeMap<u64, u64>,
     snapshot_generation: Option<u64>,
+    /// Size of the current snapshot.
+    snapshot_bytes: u64,
+    /// Growth of the stored total that was never charged to the quota (a snapshot larger than
+    /// the rows it replaced); later shrinks pay it off before anything is released.
+    unpaid: u64,
 }
 
 impl LogState {
@@ -47,6 +52,8 @@ impl LogState {
             last_seq: rows.keys().next_back().copied().unwrap_or(0).max(through),
             rows,
             snapshot_generation: stored.snapshot.as_ref().map(|s| s.generation),
+            snapshot_bytes: stored.snapshot.as_ref().map_or(0, |s| s.bytes.len() as u64),
+            unpaid: 0,
         }
     }
 
@@ -58,13 +65,34 @@ impl LogState {
     fn bytes(&self) -> u64 {
         self.rows.values().sum()
     }
+
+    /// What the room holds in storage: the snapshot plus the log rows after it.
+    pub(crate) fn stored_bytes(&self) -> u64 {
+        self.snapshot_bytes + self.bytes()
+    }
+
+    /// Bytes to give back to the quota now that the stored total went from `before` to what it
+    /// is. A growth is remembered and offsets later shrinks, so the tenant is never counted
+    /// less than the room stores (within this room's lifetime in memory).
+    pub(crate) fn release_since(&mut self, before: u64) -> u64 {
+        let after = self.stored_bytes();
+        if after >= before {
+            self.unpaid += after - before;
+            return 0;
+        }
+        let shrink = before - after;
+        let paid_off = shrink.min(self.unpaid);
+        self.unpaid -= paid_off;
+        shrink - paid_off
+    }
 }
 
 /// The compaction schedule and the snapshot task in flight.
 #[derive(Debug, Default)]
 pub(crate) struct Compaction {
     due_at: Option<Millis>,
-    running: Option<(TaskId, u64, u64)>,
+    /// The snapshot being written: task, generation, last log row it covers, its size.
+    running: Option<(TaskId, u64, u64, u64)>,
     cleanups: BTreeMap<TaskId, StorageOp>,
     failed_cleanups: Vec<StorageOp>,
     snapshot_failed: bool,
@@ -87,6 +115,13 @@ impl Compaction {
         self.due_at = Some(now + delay);
     }
 
+    /// Plans after a load: a log that outlived its room is compacted at once. The room was
+    /// evicted or hibernated since the last write, and a wake-up must not push the compaction
+    /// back again, or a room that sleeps between alarms would never compact.
+    pub(crate) fn note_load(&mut self, now: Millis, log: &LogState) {
+        self.due_at = (!log.rows.is_empty()).then_some(now);
+    }
+
     pub(crate) fn due_at(&self) -> Option<Millis> {
         if self.running.is_some() {
             None
@@ -103,8 +138,8 @@ impl Compaction {
         log.snapshot_generation.map_or(1, |g| g + 1)
     }
 
-    pub(crate) fn started(&mut self, task: TaskId, generation: u64, through: u64) {
-        self.running = Some((task, generation, through));
+    pub(crate) fn started(&mut self, task: TaskId, generation: u64, through: u64, bytes: u64) {
+        self.running = Some((task, generation, through, bytes));
         self.due_at = None;
         self.snapshot_failed = false;
     }
@@ -117,7 +152,7 @@ impl Compaction {
             }
             return Vec::new();
         }
-        let Some((running, generation, through)) = self.running else {
+        let Some((running, generation, through, bytes)) = self.running else {
             return Vec::new();
         };
         if running != task {
@@ -130,6 +165,7 @@ impl Compaction {
             return Vec::new();
         }
         let previous = log.snapshot_generation.replace(generation);
+        log.snapshot_bytes = bytes;
         log.rows = log.rows.split_off(&(through + 1));
         let mut ops = vec![StorageOp::TrimLog { through }];
         if let Some(old) = previous {
@@ -150,5 +186,26 @@ impl Compaction {
     /// Registers a follow-up op's task so its outcome is recognised.
     pub(crate) fn track_cleanup(&mut self, task: TaskId, op: StorageOp) {
         self.cleanups.insert(task, op);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_is_paid_off_before_anything_is_released() {
+        let mut log = LogState::default();
+        log.appended(1, 100);
+        // A snapshot bigger than the rows it replaced: nothing to give back, 50 owed.
+        let before = log.stored_bytes();
+        log.snapshot_bytes = 150;
+        log.rows.clear();
+        assert_eq!(log.release_since(before), 0);
+        // Shrinking by 90 first pays off the 50.
+        let before = log.stored_bytes();
+        log.snapshot_bytes = 60;
+        assert_eq!(log.release_since(before), 40);
+        assert_eq!(log.release_since(log.stored_bytes()), 0);
     }
 }

@@ -163,7 +163,9 @@ impl RelayRoom {
         for (conn, bytes) in std::mem::take(&mut self.early_frames) {
             self.on_frame(now, conn, bytes);
         }
-        self.maybe_schedule_compaction(now);
+        if self.writing.is_none() && self.pending.is_empty() {
+            self.compaction.note_load(now, &self.log);
+        }
     }
 
     /// The document from a snapshot plus the log. The log is loaded with one incremental load;
@@ -504,7 +506,15 @@ impl RelayRoom {
             return;
         }
         let ok = outcome.is_ok();
+        let before = self.log.stored_bytes();
         let follow_ups = self.compaction.on_done(task, ok, &mut self.log);
+        let released = self.log.release_since(before);
+        if released > 0 {
+            self.out.push(RoomOutput::Event(RoomEvent::QuotaReleased {
+                bytes: released,
+                document: false,
+            }));
+        }
         for op in follow_ups {
             self.cleanup(op);
         }
@@ -571,17 +581,32 @@ impl RelayRoom {
         if self.phase == Phase::Ready && self.compaction.due(now) && self.writing.is_none() {
             let generation = self.compaction.next_generation(&self.log);
             let bytes = self.doc.save();
+            let size = bytes.len() as u64;
             let op = StorageOp::PutSnapshot {
                 generation,
                 bytes,
                 log_through: self.log.last_seq,
             };
             let task = self.storage(op);
-            self.compaction.started(task, generation, self.log.last_seq);
+            self.compaction
+                .started(task, generation, self.log.last_seq, size);
         }
     }
 
     fn on_delete(&mut self) {
+        // Everything charged to the tenant goes back: what is stored, the row being written,
+        // and the unused budget. A room still loading knows none of it (the shells load first).
+        if self.phase == Phase::Ready {
+            let writing = self.writing.as_ref().map_or(0, |w| {
+                w.chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>()
+            });
+            self.out.push(RoomOutput::Event(RoomEvent::QuotaReleased {
+                bytes: self.log.stored_bytes() + writing + self.budget,
+                document: self.counted,
+            }));
+            self.budget = 0;
+            self.counted = false;
+        }
         self.phase = Phase::Deleted;
         self.pending.clear();
         self.storage(StorageOp::PutTombstone);
@@ -669,10 +694,6 @@ impl RelayRoom {
         self.sync_all();
         self.compaction.note_write(now, &self.log, &self.config);
         self.pump(now);
-    }
-
-    fn maybe_schedule_compaction(&mut self, now: Millis) {
-        self.compaction.note_write(now, &self.log, &self.config);
     }
 
     fn retry_later(&mut self, now: Millis) {

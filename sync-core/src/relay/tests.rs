@@ -367,6 +367,119 @@ fn compaction_snapshots_then_trims() {
     assert_eq!(ops, vec![StorageOp::TrimLog { through: 1 }]);
 }
 
+/// A stored room with `n` separate one-key changes, one log row each.
+fn stored_log(n: u64) -> StoredRoom {
+    let mut doc = AutoCommit::new();
+    let log = (1..=n)
+        .map(|seq| {
+            doc.put(ROOT, "k", seq).unwrap();
+            doc.commit();
+            (seq, doc.save_incremental())
+        })
+        .collect();
+    StoredRoom {
+        log,
+        ..StoredRoom::default()
+    }
+}
+
+fn releases(outs: &[RoomOutput]) -> Vec<(u64, bool)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            RoomOutput::Event(RoomEvent::QuotaReleased { bytes, document }) => {
+                Some((*bytes, *document))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn compaction_gives_back_the_bytes_it_frees() {
+    let config = RoomConfig {
+        compact_after_log_rows: 1,
+        compact_delay_ms: 10,
+        ..RoomConfig::default()
+    };
+    let (mut room, _) = RelayRoom::new(config, DOC);
+    let stored = stored_log(50);
+    let log_bytes: u64 = stored.log.iter().map(|(_, b)| b.len() as u64).sum();
+    room.handle(NOW, RoomInput::Loaded(stored));
+    let snapshot = |outs: &[RoomOutput]| match storage_tasks(outs).pop() {
+        Some((task, StorageOp::PutSnapshot { bytes, .. })) => (task, bytes.len() as u64),
+        other => panic!("expected a snapshot, got {other:?}"),
+    };
+    // A failed snapshot frees nothing.
+    let (task, _) = snapshot(&room.handle(NOW + 10, RoomInput::Timer));
+    let done = |task, outcome| RoomInput::StorageDone { task, outcome };
+    let outs = room.handle(NOW + 11, done(task, Err("r2 down".into())));
+    assert_eq!(releases(&outs), vec![]);
+    // The retry succeeds: the log rows are gone, the smaller snapshot stays.
+    let at = NOW + RoomConfig::default().max_retry_ms;
+    let (task, size) = snapshot(&room.handle(at, RoomInput::Timer));
+    assert!(size < log_bytes, "snapshot {size} >= log {log_bytes}");
+    let outs = room.handle(at, done(task, Ok(())));
+    assert_eq!(releases(&outs), vec![(log_bytes - size, false)]);
+}
+
+#[test]
+fn a_room_woken_with_a_log_compacts_it_at_once() {
+    // A Durable Object that hibernated since its last write is rebuilt by its alarm: it loads,
+    // then gets the timer. Waiting the idle delay again would postpone it on every wake-up.
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    room.handle(NOW, RoomInput::Loaded(stored_log(3)));
+    let outs = room.handle(NOW, RoomInput::Timer);
+    assert!(
+        matches!(
+            storage_tasks(&outs).pop(),
+            Some((_, StorageOp::PutSnapshot { log_through: 3, .. }))
+        ),
+        "{outs:?}"
+    );
+    // An empty log has nothing to compact.
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    room.handle(NOW, RoomInput::Loaded(StoredRoom::default()));
+    assert!(storage_tasks(&room.handle(NOW, RoomInput::Timer)).is_empty());
+}
+
+#[test]
+fn deleting_gives_back_everything_stored_and_granted() {
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    let mut stored = stored_log(3);
+    let snapshot = AutoCommit::new().save();
+    let stored_bytes =
+        (snapshot.len() + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>()) as u64;
+    stored.snapshot = Some(StoredSnapshot {
+        generation: 1,
+        log_through: 0,
+        bytes: snapshot,
+    });
+    room.handle(NOW, RoomInput::Loaded(stored));
+    join(&mut room, ConnId(1), true);
+    // One more change, written from a fresh grant: the grant counts whole, used or not.
+    let (_, outs) = push_change(&mut room, ConnId(1));
+    let Some(granted) = outs.iter().find_map(|o| match o {
+        RoomOutput::ReserveQuota { bytes, .. } => Some(*bytes),
+        _ => None,
+    }) else {
+        panic!("no reservation: {outs:?}")
+    };
+    let outs = grant_quota(&mut room, &outs);
+    for (task, _) in storage_tasks(&outs) {
+        room.handle(
+            NOW,
+            RoomInput::StorageDone {
+                task,
+                outcome: Ok(()),
+            },
+        );
+    }
+    let outs = room.handle(NOW, RoomInput::Delete);
+    assert_eq!(releases(&outs), vec![(stored_bytes + granted, true)]);
+    // Only once.
+    assert_eq!(releases(&room.handle(NOW, RoomInput::Delete)), vec![]);
+}
+
 #[test]
 fn deleted_documents_refuse_everyone() {
     let mut room = room();

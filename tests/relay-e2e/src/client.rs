@@ -34,6 +34,8 @@ pub struct Client {
     pub events: Vec<ClientEvent>,
     /// The close code of the last close the relay sent.
     pub last_close: Option<u16>,
+    /// The size of every binary frame received, in order.
+    pub frames_in: Vec<usize>,
 }
 
 impl Client {
@@ -58,6 +60,7 @@ impl Client {
             timer: None,
             events: Vec::new(),
             last_close: None,
+            frames_in: Vec::new(),
         }
     }
 
@@ -125,7 +128,10 @@ impl Client {
         };
         let input = match tokio::time::timeout(max_wait, ws.next()).await {
             Err(_) => return,
-            Ok(Some(Ok(Message::Binary(b)))) => ClientInput::Frame(b.to_vec()),
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                self.frames_in.push(b.len());
+                ClientInput::Frame(b.to_vec())
+            }
             Ok(Some(Ok(Message::Close(frame)))) => {
                 let code = frame.map(|f| u16::from(f.code));
                 self.last_close = code;
@@ -156,6 +162,15 @@ impl Client {
                 ClientOutput::Disconnect => {
                     if let Some(mut ws) = self.ws.take() {
                         let _ = ws.close(None).await;
+                        // Read to the end: a close the relay sent first is still recorded.
+                        let drain = async {
+                            while let Some(Ok(m)) = ws.next().await {
+                                if let Message::Close(Some(f)) = m {
+                                    self.last_close = Some(u16::from(f.code));
+                                }
+                            }
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
                     }
                     None
                 }

@@ -9,5 +9,5 @@ mod relay;
 mod tokens;
 
 pub use client::{Client, connect_status};
-pub use relay::Relay;
+pub use relay::{HttpResponse, Relay};
 pub use tokens::{DEV_SECRET, TokenSpec, rs256_token};

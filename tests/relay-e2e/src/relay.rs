@@ -113,23 +113,65 @@ impl Relay {
 
     /// A plain HTTP/1.1 request with an optional bearer token; `(status, body)`.
     pub fn request(&self, method: &str, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| ("Authorization", a))
+            .into_iter()
+            .collect();
+        self.http(method, path, &headers)
+            .map(|r| (r.status, r.body))
+    }
+
+    /// A plain HTTP/1.1 request with extra headers; `None` if the relay did not answer.
+    pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Option<HttpResponse> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
-        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\nContent-Length: 0\r\n\r\n"
         )
         .ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).ok()?;
         let text = String::from_utf8_lossy(&buf).to_string();
-        let status = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string();
-        Some((status, body))
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+        let mut lines = head.lines();
+        let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Some(HttpResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        })
+    }
+}
+
+/// An HTTP answer from the relay.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (chunked transfer encoding left as is).
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The value of header `name` (lowercase), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

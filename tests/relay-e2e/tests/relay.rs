@@ -310,3 +310,267 @@ async fn quota_documents_bytes_and_rate() {
         assert_eq!(usage["stored_bytes"], 0, "{plan}: {body}");
     }
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn token_expiring_mid_session_closes_with_token_expired() {
+    use sync_core::protocol::ErrorCode;
+
+    let relay = Relay::start("expiry", &[]);
+    let doc = new_doc();
+    // JWT `exp` has whole seconds: this one runs out 3 to 4 s from now.
+    let short = TokenSpec {
+        exp_in: 4,
+        ..TokenSpec::writer()
+    };
+    let expires_at = std::time::UNIX_EPOCH + Duration::from_secs(short.claims().exp);
+    let mut a = Client::new(
+        "a",
+        relay.doc_url(&doc.to_string(), &short.mint()),
+        doc,
+        true,
+    );
+    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(
+        std::time::SystemTime::now() < expires_at,
+        "too slow to test expiry"
+    );
+    // Idle: only the room's own timer (the Durable Object alarm) can end the session.
+    assert!(
+        a.pump_until(T, &mut |a| a.refused_with("token_expired"))
+            .await,
+        "the relay never refused the expired session: {:?}",
+        a.events
+    );
+    assert!(
+        std::time::SystemTime::now() >= expires_at,
+        "refused before the token expired"
+    );
+    assert_eq!(
+        a.last_close,
+        Some(ErrorCode::TokenExpired.close_code()),
+        "{:?}",
+        a.events
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cors_from_allowed_origins_and_security_headers() {
+    let allowed = "http://app.example";
+    let var = format!("ALLOWED_ORIGINS={allowed}");
+    let relay = Relay::start("cors", &[var.as_str()]);
+    let path = format!("/v1/docs/{}/snapshot", new_doc());
+    let preflight = |origin: &'static str| {
+        relay
+            .http(
+                "OPTIONS",
+                &path,
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", "GET"),
+                    ("Access-Control-Request-Headers", "authorization"),
+                ],
+            )
+            .expect("preflight answered")
+    };
+
+    let ok = preflight(allowed);
+    assert!(ok.status < 300, "preflight: {ok:?}");
+    assert_eq!(ok.header("access-control-allow-origin"), Some(allowed));
+    let methods = ok.header("access-control-allow-methods").unwrap_or("");
+    assert!(
+        methods.contains("GET") && methods.contains("DELETE"),
+        "{ok:?}"
+    );
+    let headers = ok.header("access-control-allow-headers").unwrap_or("");
+    assert!(headers.contains("authorization"), "{ok:?}");
+
+    let other = preflight("http://evil.example");
+    assert_eq!(
+        other.header("access-control-allow-origin"),
+        None,
+        "{other:?}"
+    );
+    assert_eq!(
+        other.header("access-control-allow-methods"),
+        None,
+        "{other:?}"
+    );
+
+    // Every response carries the security headers, refusals too.
+    for resp in [
+        relay.http("GET", "/health", &[]).unwrap(),
+        relay.http("GET", "/v1/usage", &[]).unwrap(),
+    ] {
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(resp.header(name), Some(value), "{name}: {resp:?}");
+        }
+        let csp = resp.header("content-security-policy").unwrap_or("");
+        assert!(csp.contains("default-src 'none'"), "{resp:?}");
+        assert!(
+            resp.header("strict-transport-security").is_some(),
+            "{resp:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_document_over_the_frame_limit_travels_in_several_frames() {
+    use sync_core::model::{BlockKind, Target};
+
+    const FRAME_LIMIT: usize = 1024 * 1024; // RoomConfig::default().max_frame_bytes
+    let relay = Relay::start("split", &[]);
+    let doc = new_doc();
+    let token = TokenSpec::writer().mint();
+    let url = relay.doc_url(&doc.to_string(), &token);
+    let mut a = Client::new("a", url.clone(), doc, true);
+    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    // Four blocks of 400k characters of poorly compressible text: about 1.5 MB of changes.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for i in 0..4u64 {
+        let text: String = (0..400_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(
+                    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                        [(seed % 62) as usize],
+                )
+            })
+            .collect();
+        a.edit(|p| {
+            p.add_block(
+                i + 1,
+                &BlockKind::Paragraph,
+                &text,
+                &Target::End { parent: None },
+            )
+            .unwrap();
+        })
+        .await;
+    }
+    let size = a.sync.page_mut_for_read().doc_mut().save().len();
+    assert!(size > FRAME_LIMIT, "the document is only {size} bytes");
+    assert!(
+        a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
+        "A's large changes never became durable: {:?}",
+        a.events
+    );
+
+    let mut b = Client::new("b", url, doc, false);
+    let want = a.sync.page().live_block_ids();
+    assert!(
+        b.online_until(T, |b| b.sync.page().live_block_ids() == want)
+            .await,
+        "B never got the large document: {:?}",
+        b.events
+    );
+    let (ah, bh) = (
+        a.sync.page_mut_for_read().doc_mut().get_heads(),
+        b.sync.page_mut_for_read().doc_mut().get_heads(),
+    );
+    assert_eq!(ah, bh, "A and B differ");
+    let max = b.frames_in.iter().max().copied().unwrap_or(0);
+    let total: usize = b.frames_in.iter().sum();
+    assert!(max <= FRAME_LIMIT, "a frame of {max} bytes");
+    assert!(
+        total > FRAME_LIMIT,
+        "B received only {total} bytes in {} frames",
+        b.frames_in.len()
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn deleting_a_document_gives_its_quota_back() {
+    // free: one document, so a second one fits only once the first is deleted.
+    let big = 1u64 << 40;
+    let plans = format!(
+        r#"PLANS={{"free":{{"max_docs":1,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60}}}}"#
+    );
+    let relay = Relay::start("release", &[plans.as_str()]);
+    let token = TokenSpec::writer().mint();
+    let usage = || {
+        let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (
+            v["docs"].as_u64().unwrap(),
+            v["stored_bytes"].as_u64().unwrap(),
+        )
+    };
+
+    let d1 = new_doc();
+    let mut first = Client::new("first", relay.doc_url(&d1.to_string(), &token), d1, true);
+    assert!(in_sync(&mut first).await, "{:?}", first.events);
+    let (docs, stored) = usage();
+    assert_eq!(docs, 1);
+    assert!(stored > 0);
+    let d2 = new_doc();
+    let mut second = Client::new("second", relay.doc_url(&d2.to_string(), &token), d2, true);
+    assert!(
+        second
+            .online_until(T, |c| c.refused_with("quota_exceeded"))
+            .await,
+        "the document limit did not hold: {:?}",
+        second.events
+    );
+
+    let admin = TokenSpec {
+        scope: Scope::Admin,
+        ..TokenSpec::writer()
+    }
+    .mint();
+    let (status, body) = relay
+        .request("DELETE", &format!("/v1/docs/{d1}"), Some(&admin))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(usage(), (0, 0), "the deleted document still counts");
+    let d3 = new_doc();
+    let mut third = Client::new("third", relay.doc_url(&d3.to_string(), &token), d3, true);
+    assert!(
+        in_sync(&mut third).await,
+        "a new document after the delete: {:?}",
+        third.events
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn compaction_gives_freed_bytes_back_to_the_quota() {
+    let relay = Relay::start("compact", &[]);
+    let token = TokenSpec::writer().mint();
+    let stored = || {
+        let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["stored_bytes"].as_u64().unwrap()
+    };
+    let doc = new_doc();
+    let url = relay.doc_url(&doc.to_string(), &token);
+    let mut a = Client::new("a", url.clone(), doc, true);
+    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    // Forty small changes, each durable before the next: forty log rows.
+    for i in 0..40 {
+        a.edit(|p| p.set_title(&format!("title {i}")).unwrap())
+            .await;
+        assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
+    }
+    let before = stored();
+    // After 30 s without writes the room compacts the rows into one smaller snapshot.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut after = before;
+    while after >= before && std::time::Instant::now() < deadline {
+        a.pump_for(Duration::from_secs(1)).await;
+        after = stored();
+    }
+    assert!(
+        after < before,
+        "stored bytes stayed at {before} after compaction"
+    );
+    // The compacted document is whole.
+    let mut b = Client::new("b", url, doc, false);
+    assert!(b.online_until(T, |b| b.title() == "title 39").await);
+}
