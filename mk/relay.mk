@@ -1,6 +1,7 @@
 # Relay targets, included by the top-level Makefile (`include mk/*.mk`).
 #   make relay PORT=8787 STATE=.wrangler/state   build and serve the relay on 127.0.0.1:PORT
 #   make relay-build                             build build/worker/ (worker-build, wasm-opt)
+#   make relay-bundle                            `wrangler deploy --dry-run` offline; prints its size
 #   make test-relay                              end-to-end tests against workerd, and the
 #                                                JS + Rust CLI interop script
 #   make bench-relay                             relay benchmark table
@@ -9,13 +10,16 @@
 PORT ?= 8787
 STATE ?= .wrangler/state
 
-.PHONY: relay relay-build test-relay bench-relay
+.PHONY: relay relay-build relay-bundle test-relay bench-relay
 
 relay:
 	scripts/relay.sh serve $(PORT) $(STATE)
 
 relay-build:
 	scripts/relay.sh build
+
+relay-bundle:
+	scripts/relay.sh bundle build/bundle
 
 # The tests start the already built relay (RELAY_NO_BUILD=1), one wrangler per test, one test
 # at a time: the machines have two cores.

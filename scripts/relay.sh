@@ -4,6 +4,8 @@
 #   scripts/relay.sh build                 install tools if missing, build build/worker/
 #   scripts/relay.sh serve PORT STATE_DIR  build, then run wrangler dev until stopped
 #   scripts/relay.sh PORT STATE_DIR        the same
+#   scripts/relay.sh bundle [OUTDIR]       build, then `wrangler deploy --dry-run` (offline) into
+#                                          OUTDIR (default build/bundle) and print its size
 #
 # Installs what is missing: npm packages (`npm ci`, pinned by package-lock.json), and
 # worker-build / wasm-bindgen-cli into $TESSERA_TOOLS (default $HOME/.cache/tessera/tools).
@@ -75,10 +77,25 @@ serve() {
         --show-interactive-dev-session=false "${vars[@]}"
 }
 
+# What `wrangler deploy` would upload, built offline; prints the raw and gzipped sizes (the
+# gzipped size is what Cloudflare's Worker size limit counts).
+bundle() {
+    local out="${1:-build/bundle}"
+    if [ "${RELAY_NO_BUILD:-0}" != 1 ] || [ ! -f build/worker/shim.mjs ]; then build; else install_tools; fi
+    rm -rf "$out"
+    node_modules/.bin/wrangler deploy --dry-run --outdir "$out" --config wrangler.toml \
+        --env production >&2
+    local raw gz
+    raw=$(find "$out" -type f \( -name '*.js' -o -name '*.mjs' -o -name '*.wasm' \) -print0 | xargs -0 cat | wc -c)
+    gz=$(find "$out" -type f \( -name '*.js' -o -name '*.mjs' -o -name '*.wasm' \) -print0 | xargs -0 cat | gzip -9 | wc -c)
+    echo "relay bundle ($out): $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip"
+}
+
 case "${1:-serve}" in
     build) build ;;
+    bundle) shift || true; bundle "$@" ;;
     serve) shift || true; serve "$@" ;;
     # `scripts/relay.sh PORT STATE_DIR` is short for `serve PORT STATE_DIR`.
     [0-9]*) serve "$@" ;;
-    *) echo "usage: $0 build | serve [PORT] [STATE_DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 build | serve [PORT] [STATE_DIR] | bundle [OUTDIR]" >&2; exit 2 ;;
 esac
