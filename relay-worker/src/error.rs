@@ -2,6 +2,7 @@
 
 use sync_core::auth::AuthError;
 use sync_core::protocol::ErrorCode;
+use sync_core::relay::PlansError;
 
 /// Everything that can go wrong in the relay shell.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,12 @@ impl Error {
             other => other.to_string(),
         };
         serde_json::json!({ "code": self.code(), "message": message }).to_string()
+    }
+}
+
+impl From<PlansError> for Error {
+    fn from(e: PlansError) -> Self {
+        Self::Config(e.to_string())
     }
 }
 

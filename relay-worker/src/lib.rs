@@ -7,18 +7,17 @@
 //! or authorization decision of its own: every such decision comes out of the room as a
 //! `RoomOutput`, which the shell carries out in order and answers with a `RoomInput`.
 //!
-//! The pure parts (routing, error mapping, plans and the quota ledger, the access header) build
-//! natively and are unit-tested on the host; the runtime parts exist only on `wasm32`.
+//! The quota ledger is `sync_core::relay::Ledger`. The pure parts (routing, error mapping, the
+//! access header) build natively and are unit-tested on the host; the runtime parts exist only
+//! on `wasm32`.
 
 mod access;
 mod error;
-mod plans;
 mod route;
 mod sweep;
 
 pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
 pub use error::{Error, Result};
-pub use plans::{Ledger, PlanLimits, Plans};
 pub use route::{Route, route};
 pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
 

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response, State, durable_object};
 use crate::access::PLAN_HEADER;
 use crate::error::{Error, Result};
 use crate::http;
-use crate::plans::{Ledger, Plans};
+use sync_core::relay::{Ledger, Plans};
 
 /// A room's reservation request.
 #[derive(Debug, Deserialize)]

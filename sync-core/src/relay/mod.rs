@@ -32,6 +32,7 @@ mod config;
 mod io;
 mod peer;
 mod persistence;
+mod quota;
 mod room;
 
 pub use config::RoomConfig;
@@ -39,6 +40,7 @@ pub use io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
     StoredSnapshot,
 };
+pub use quota::{Ledger, PlanLimits, Plans, PlansError};
 pub use room::RelayRoom;
 
 #[cfg(test)]

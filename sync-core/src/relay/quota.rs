@@ -1,14 +1,25 @@
-//! Plans and the tenant quota ledger: the arithmetic behind the `TenantQuota` Durable Object,
-//! kept pure so it is exact and testable natively. The DO persists a [`Ledger`] after every
-//! change, so the counts survive restarts.
+//! Plans and the tenant quota ledger: the arithmetic behind a tenant's quota (documents, stored
+//! bytes, change bytes per rolling window). Pure, so it is exact and testable natively; the
+//! relay's `TenantQuota` Durable Object persists a [`Ledger`] after every change, so the counts
+//! survive restarts.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sync_core::protocol::ErrorCode;
-use sync_core::relay::QuotaRefusal;
 
-use crate::error::{Error, Result};
+use super::QuotaRefusal;
+use crate::protocol::ErrorCode;
+
+/// The `PLANS` configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum PlansError {
+    /// Not a JSON object of plan name to limits.
+    #[error("PLANS: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// Unknown plans fall back to `free`, so it must exist.
+    #[error("PLANS has no `free` plan")]
+    NoFreePlan,
+}
 
 /// The limits of one plan, from the `PLANS` var.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,19 +40,17 @@ pub struct Plans(BTreeMap<String, PlanLimits>);
 
 impl Plans {
     /// Parses the `PLANS` var (a JSON object of plan name to limits).
-    pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map(Self)
-            .map_err(|e| Error::Config(format!("PLANS: {e}")))
+    pub fn from_json(json: &str) -> Result<Self, PlansError> {
+        Ok(Self(serde_json::from_str(json)?))
     }
 
     /// The limits of `plan`, falling back to `free` for an unknown plan name.
-    pub fn limits(&self, plan: &str) -> Result<PlanLimits> {
+    pub fn limits(&self, plan: &str) -> Result<PlanLimits, PlansError> {
         self.0
             .get(plan)
             .or_else(|| self.0.get("free"))
             .copied()
-            .ok_or_else(|| Error::Config("PLANS has no `free` plan".into()))
+            .ok_or(PlansError::NoFreePlan)
     }
 }
 
@@ -73,7 +82,7 @@ impl Ledger {
         now_ms: u64,
         bytes: u64,
         new_document: bool,
-    ) -> std::result::Result<u64, QuotaRefusal> {
+    ) -> Result<u64, QuotaRefusal> {
         self.recent
             .retain(|(t, _)| t + limits.window_secs * 1000 > now_ms);
         let exceeded = QuotaRefusal {
