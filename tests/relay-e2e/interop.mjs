@@ -6,7 +6,7 @@
 // $CARGO_TARGET_DIR/debug/tessera, else target/debug/tessera (`cargo build -p client-native --bin tessera`).
 import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -36,7 +36,10 @@ const relay = spawn(join(root, "scripts/relay.sh"), ["serve", String(port), join
   env: { ...process.env, RELAY_NO_BUILD: "1", XDG_CONFIG_HOME_RELAY: join(state, "xdg") },
   detached: true, stdio: ["ignore", "ignore", "inherit"],
 });
-const stop = () => { try { process.kill(-relay.pid, "SIGKILL"); } catch {} };
+const stop = () => {
+  try { process.kill(-relay.pid, "SIGKILL"); } catch {}
+  rmSync(state, { recursive: true, force: true });
+};
 process.on("exit", stop);
 const watchdog = setTimeout(() => { console.error("interop: overall timeout"); process.exit(1); }, 240000);
 
