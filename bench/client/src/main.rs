@@ -94,6 +94,7 @@ async fn run(sizes: Sizes, edits: Vec<trace::Edit>, source: &str) -> anyhow::Res
         "Tessera relay (workerd)",
         &relay.url(),
         &token,
+        true,
         sizes.p1_edits,
     )
     .await
@@ -103,6 +104,7 @@ async fn run(sizes: Sizes, edits: Vec<trace::Edit>, source: &str) -> anyhow::Res
         "automerge-repo Node server",
         &am_repo.http_url(),
         "no-token",
+        false,
         sizes.p1_edits,
     )
     .await
@@ -110,7 +112,7 @@ async fn run(sizes: Sizes, edits: Vec<trace::Edit>, source: &str) -> anyhow::Res
     let ys = p1_ysweet::run(&y_sweet.http_url(), sizes.p1_edits)
         .await
         .context("P1 against y-sweet")?;
-    table.extend(report::p1_rows(&ours, &node, &ys));
+    table.extend(report::p1_rows(&ours, &node.visible, &ys));
 
     eprintln!(
         "P4/P5: building and uploading a {}-change document ...",

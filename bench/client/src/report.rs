@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::p1_tessera::P1Run;
+
 /// One figure.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -102,22 +104,30 @@ impl Latencies {
 }
 
 /// The P1 rows: ours with targets, the two peers for comparison.
-pub(crate) fn p1_rows(ours: &Latencies, node: &Latencies, ys: &Latencies) -> Vec<Row> {
+pub(crate) fn p1_rows(run: &P1Run, node: &Latencies, ys: &Latencies) -> Vec<Row> {
+    let ours = &run.visible;
     let line = |l: &Latencies| format!("p50 {} p99 {}", ms(l.quantile(0.5)), ms(l.quantile(0.99)));
     let label = |l: &Latencies| format!("P1 edit->visible, {} ({})", l.server, l.client);
     let ys_p50 = ys.quantile(0.5);
     let ours_p50 = ours.quantile(0.5);
     let ours_p99 = ours.quantile(0.99);
-    vec![
+    let mut rows = vec![
         Row::new(format!("{} p50", label(ours)), ms(ours_p50)).target(
             format!("<= y-sweet p50 ({})", ms(ys_p50)),
             ours_p50 <= ys_p50,
         ),
         Row::new(format!("{} p99", label(ours)), ms(ours_p99))
             .target("<= 5 ms", ours_p99 <= Duration::from_millis(5)),
-        Row::new(label(node), line(node)),
-        Row::new(label(ys), line(ys)),
-    ]
+    ];
+    if let Some(acked) = &run.acked {
+        rows.push(Row::new(
+            format!("P1 edit->durable ack at the sender, {}", acked.server),
+            line(acked),
+        ));
+    }
+    rows.push(Row::new(label(node), line(node)));
+    rows.push(Row::new(label(ys), line(ys)));
+    rows
 }
 
 pub(crate) fn ms(d: Duration) -> String {
