@@ -72,3 +72,29 @@ impl TrafficCounters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_frames_and_bytes_each_way() {
+        let counters = TrafficCounters::shared();
+        counters.sent(10);
+        let before = counters.snapshot();
+        counters.sent(5);
+        counters.received(7);
+        counters.received(1);
+        let delta = counters.snapshot().since(&before);
+        assert_eq!(
+            delta,
+            Traffic {
+                frames_sent: 1,
+                bytes_sent: 5,
+                frames_received: 2,
+                bytes_received: 8,
+            }
+        );
+        assert_eq!(delta.total_bytes(), 13);
+    }
+}
