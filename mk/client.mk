@@ -1,5 +1,5 @@
 # Native client targets; included by the top-level Makefile (include mk/*.mk).
-.PHONY: demo-client test-client test-client-e2e bench-client
+.PHONY: demo-client test-client test-client-e2e bench-client bench-client-peers
 
 # Two devices, concurrent offline edits, merged through the relay in workerd: `make demo`.
 demo-client:
@@ -14,6 +14,18 @@ test-client: relay-build
 test-client-e2e: relay-build
 	cargo test -p client-e2e -- --test-threads=1
 
-# P7 (local durable edit latency, batched edits/s).
-bench-client:
-	cargo run --release -q -p client-native --bin tessera-bench
+# P1 (edit->visible through the relay in workerd, next to y-sweet and the automerge-repo Node
+# server), P4/P5 (reconnect and first sync of a 100k-change document) and P7 (local edits), in
+# one run on loopback (bench/client). The P4/P5 document replays the automerge-paper trace when
+# it is there (BENCH_TRACE), typed text otherwise.
+BENCH_TRACE ?= $(CURDIR)/../shared/data/automerge-paper-edits.json
+bench-client: relay-build bench-client-peers
+	cargo run --release -q -p client-bench -- $(if $(wildcard $(BENCH_TRACE)),--trace $(BENCH_TRACE))
+
+# The peers the bench compares against, installed on first use: y-sweet 0.9.1 (cargo, about
+# 7 min cold) and the automerge-repo server's npm packages (pinned in package-lock.json).
+bench-client-peers:
+	@[ -d node_modules/@automerge/automerge-repo-storage-nodefs ] && [ -d node_modules/ws ] \
+		|| npm install --no-audit --no-fund
+	@[ -x $(TESSERA_TOOLS)/y-sweet/bin/y-sweet ] \
+		|| cargo install --root $(TESSERA_TOOLS) y-sweet --version 0.9.1 --locked

@@ -1,5 +1,6 @@
 //! `Document`: the handle an application holds for one open document.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sync_core::client::Stopped;
@@ -10,6 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::clock;
 use crate::driver::{Command, Driver};
 use crate::error::{Error, Result};
+use crate::traffic::{Traffic, TrafficCounters};
 
 /// Where to sync a document.
 #[derive(Debug, Clone)]
@@ -74,6 +76,7 @@ pub struct Document {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<DocEvent>,
     status: watch::Receiver<DocStatus>,
+    traffic: Arc<TrafficCounters>,
 }
 
 impl Document {
@@ -82,12 +85,14 @@ impl Document {
         let (commands, rx) = mpsc::unbounded_channel();
         let events = driver.events();
         let status = driver.status();
+        let traffic = driver.traffic();
         tokio::spawn(driver.run(rx));
         Self {
             id,
             commands,
             events,
             status,
+            traffic,
         }
     }
 
@@ -109,6 +114,12 @@ impl Document {
     /// The sync status, updated as it changes.
     pub fn status(&self) -> watch::Receiver<DocStatus> {
         self.status.clone()
+    }
+
+    /// The frames and bytes this session has exchanged with relays since the document was
+    /// opened (across reconnects).
+    pub fn traffic(&self) -> Traffic {
+        self.traffic.snapshot()
     }
 
     async fn call<T: Send + 'static>(

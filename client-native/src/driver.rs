@@ -24,6 +24,7 @@ use crate::document::{DocEvent, DocStatus, SyncTarget};
 use crate::error::{Error, Result};
 use crate::relay_url::doc_socket_url;
 use crate::store::Store;
+use crate::traffic::TrafficCounters;
 use crate::transport::{self, ConnectError, Endpoint, Socket};
 
 /// Work for the task, sent by [`Document`](crate::Document) handles.
@@ -43,6 +44,7 @@ pub(crate) struct Driver {
     outbox: VecDeque<Vec<u8>>,
     events: broadcast::Sender<DocEvent>,
     status: watch::Sender<DocStatus>,
+    traffic: Arc<TrafficCounters>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -65,6 +67,7 @@ impl Driver {
             outbox: VecDeque::new(),
             events: broadcast::channel(256).0,
             status: watch::channel(DocStatus::default()).0,
+            traffic: TrafficCounters::shared(),
         }
     }
 
@@ -78,6 +81,10 @@ impl Driver {
 
     pub(crate) fn status(&self) -> watch::Receiver<DocStatus> {
         self.status.subscribe()
+    }
+
+    pub(crate) fn traffic(&self) -> Arc<TrafficCounters> {
+        self.traffic.clone()
     }
 
     pub(crate) fn with_page<T>(&mut self, f: impl FnOnce(&mut Page) -> T) -> T {
@@ -308,6 +315,7 @@ impl Driver {
             return Ok(());
         }
         while let Some(frame) = self.outbox.pop_front() {
+            self.traffic.sent(frame.len());
             socket
                 .feed(WsMessage::Binary(frame.into()))
                 .await
@@ -324,7 +332,10 @@ impl Driver {
         frame: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
     ) {
         match frame {
-            Some(Ok(WsMessage::Binary(bytes))) => self.input(ClientInput::Frame(bytes.to_vec())),
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                self.traffic.received(bytes.len());
+                self.input(ClientInput::Frame(bytes.to_vec()));
+            }
             Some(Ok(WsMessage::Close(close))) => {
                 let code = close.as_ref().map(|c| u16::from(c.code));
                 if let Some(c) = &close

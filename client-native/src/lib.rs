@@ -17,6 +17,7 @@ mod driver;
 mod error;
 mod relay_url;
 mod store;
+mod traffic;
 mod transport;
 
 pub use client::{Client, DocSummary};
@@ -26,3 +27,4 @@ pub use relay_url::doc_socket_url;
 pub use store::{Durability, SCHEMA_VERSION, Store};
 pub use sync_core::model::{BlockId, BlockKind, BlockView, MarkName, MarkSpec, PageView, Target};
 pub use sync_core::protocol::{DocumentId, ErrorCode};
+pub use traffic::Traffic;

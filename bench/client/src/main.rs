@@ -1,0 +1,139 @@
+//! `tessera-bench`: the client benchmarks of issue 4, printed side by side in one run on
+//! loopback.
+//!
+//! - P1: edit→visible latency at a second client, 1,000 sequential edits, through the relay in
+//!   workerd, the automerge-repo Node sync server (both with the Tessera client) and y-sweet
+//!   (with a `yrs` client);
+//! - P4/P5: bytes and time to reconnect an in-sync 100k-change document, and to sync it to a
+//!   new device, next to its compressed save size;
+//! - P7: local durable edit latency and batched edits per second.
+//!
+//! The servers are started here and killed at the end; `make bench-client` installs y-sweet
+//! and the npm packages first.
+//!
+//! Usage: `tessera-bench [--quick] [--trace automerge-paper-edits.json]`. `--quick` shrinks the
+//! workloads for a smoke run; `--trace` makes the P4/P5 document the first edits of that
+//! trace (otherwise it is typed repetitive text, which compresses unrealistically well).
+
+mod http;
+mod p1_tessera;
+mod p1_ysweet;
+mod p45;
+mod p7;
+mod peers;
+mod report;
+mod trace;
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::report::{Row, Table};
+
+/// Sizes of the workloads.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    p1_edits: usize,
+    p45_changes: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let trace = args
+        .iter()
+        .position(|a| a == "--trace")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let sizes = if quick {
+        Sizes {
+            p1_edits: 100,
+            p45_changes: 2_000,
+        }
+    } else {
+        Sizes {
+            p1_edits: 1_000,
+            p45_changes: 100_000,
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    // `create` and `add_block` are the document's first two changes.
+    let n = sizes.p45_changes - 2;
+    let (edits, source) = match &trace {
+        Some(path) => (trace::load(path, n)?, "the automerge-paper trace"),
+        None => (trace::typed(n), "typed repetitive text"),
+    };
+    let table = rt.block_on(run(sizes, edits, source))?;
+    table.print();
+    Ok(())
+}
+
+async fn run(sizes: Sizes, edits: Vec<trace::Edit>, source: &str) -> anyhow::Result<Table> {
+    let scratch = peers::Scratch::new()?;
+    let mut table = Table::default();
+
+    for durability in [
+        client_native::Durability::Full,
+        client_native::Durability::Normal,
+    ] {
+        table.extend(p7::run(&scratch.dir(&format!("p7-{durability:?}"))?, durability).await?);
+    }
+
+    eprintln!("starting the relay in workerd, the automerge-repo Node server and y-sweet ...");
+    let relay = peers::start_relay(&scratch.dir("relay")?)?;
+    let token = peers::relay_token()?;
+    let am_repo = peers::Process::automerge_repo_server(&scratch.dir("am-repo")?)?;
+    let y_sweet = peers::Process::y_sweet(&scratch.dir("y-sweet")?)?;
+
+    eprintln!("P1: {} edits per server ...", sizes.p1_edits);
+    let ours = p1_tessera::run(
+        &scratch,
+        "Tessera relay (workerd)",
+        &relay.url(),
+        &token,
+        true,
+        sizes.p1_edits,
+    )
+    .await
+    .context("P1 against the Tessera relay")?;
+    let node = p1_tessera::run(
+        &scratch,
+        "automerge-repo Node server",
+        &am_repo.http_url(),
+        "no-token",
+        false,
+        sizes.p1_edits,
+    )
+    .await
+    .context("P1 against the automerge-repo Node server")?;
+    let ys = p1_ysweet::run(&y_sweet.http_url(), sizes.p1_edits)
+        .await
+        .context("P1 against y-sweet")?;
+    table.extend(report::p1_rows(&ours, &node.visible, &ys));
+
+    eprintln!(
+        "P4/P5: building and uploading a {}-change document ...",
+        sizes.p45_changes
+    );
+    let p45 = p45::run(&scratch, &relay.url(), &token, edits)
+        .await
+        .context("P4/P5 against the Tessera relay")?;
+    table.extend(p45.rows());
+    drop((relay, am_repo, y_sweet));
+    table.note(format!(
+        "P1: {} sequential one-character edits per server. P4/P5: a {}-change document of {source}, \
+         one edit per change. Loopback, every server on 127.0.0.1; frame bytes are WebSocket \
+         payloads counted by the client (Document::traffic).",
+        sizes.p1_edits, sizes.p45_changes
+    ));
+    Ok(table)
+}
+
+/// How long one step of the workload may take before the bench gives up.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rows from one measurement.
+pub(crate) type Rows = Vec<Row>;
