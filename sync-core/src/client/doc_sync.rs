@@ -57,6 +57,8 @@ pub struct DocSync {
     relay_storage: Option<StorageId>,
     /// The relay's durable heads, from its last `ack`.
     acked: Option<Vec<ChangeHash>>,
+    /// Whether the relay's last message about heads was an ack (not a sync message).
+    ack_is_latest: bool,
     in_sync_reported: bool,
     /// The last time the sync made progress (connected, heads or acks moved).
     progress_at: Millis,
@@ -94,6 +96,7 @@ impl DocSync {
             saved_sync,
             relay_storage: None,
             acked: None,
+            ack_is_latest: false,
             in_sync_reported: false,
             progress_at: 0,
             backoff,
@@ -380,6 +383,7 @@ impl DocSync {
                     self.progress_at = now;
                 }
                 self.acked = Some(heads);
+                self.ack_is_latest = true;
                 self.backoff.reset();
                 self.check_in_sync();
             }
@@ -411,6 +415,7 @@ impl DocSync {
         if received.is_err() {
             return self.drop_connection(now);
         }
+        self.ack_is_latest = false;
         if self.page.doc_mut().get_heads() != before {
             self.progress_at = now;
             self.out
@@ -505,7 +510,7 @@ impl DocSync {
         if !self.is_saved() {
             return;
         }
-        let bytes = self.sync.encode();
+        let bytes = self.sync_state_to_persist();
         if self.saved_sync.get(&peer) == Some(&bytes) {
             return;
         }
@@ -515,6 +520,26 @@ impl DocSync {
             peer,
             bytes,
         });
+    }
+
+    /// Automerge advances `shared_heads` only when the peer's next sync message confirms them,
+    /// and a relay that answers an upload with our `ack` alone sends none: the saved state would
+    /// then make the next reconnect summarise the whole upload in a bloom filter (~10 bits per
+    /// change). When the relay's last word was an ack of heads we also hold, those heads are
+    /// shared by definition, and they cover every earlier shared head (the relay had those
+    /// before it acked), so they are the frontier to save. Only `shared_heads` is persisted.
+    fn sync_state_to_persist(&mut self) -> Vec<u8> {
+        let acked = match &self.acked {
+            Some(acked) if self.ack_is_latest && !acked.is_empty() => acked.clone(),
+            _ => return self.sync.encode(),
+        };
+        let doc = self.page.doc_mut();
+        if acked.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+            return self.sync.encode();
+        }
+        let mut state = sync::State::new();
+        state.shared_heads = sorted(acked);
+        state.encode()
     }
 
     fn send(&mut self, message: Message) {

@@ -168,6 +168,39 @@ fn a_refused_upgrade_is_the_same_typed_refusal_as_on_an_open_connection() {
 }
 
 #[test]
+fn heads_the_relay_acked_are_saved_as_shared_so_a_reconnect_sends_no_bloom_of_them() {
+    let mut s = connected();
+    let outs = add_block(&mut s);
+    let Some(ClientOutput::Storage { task, .. }) = outs.first() else {
+        panic!("an edit starts with its save: {outs:?}")
+    };
+    s.handle(
+        NOW,
+        ClientInput::StorageDone {
+            task: *task,
+            outcome: Ok(()),
+        },
+    );
+    let heads = s.page_mut_for_read().doc_mut().get_heads();
+    let ack = Message::Ack {
+        sender_id: PeerId::from("relay"),
+        target_id: PeerId::from("me"),
+        document_id: DocumentId::from_bytes([1; 16]),
+        heads: heads.iter().map(ToString::to_string).collect(),
+    };
+    let outs = s.handle(NOW, ClientInput::Frame(ack.encode()));
+    let saved = outs.iter().find_map(|o| match o {
+        ClientOutput::Storage {
+            op: ClientStorageOp::PutSyncState { bytes, .. },
+            ..
+        } => Some(bytes.clone()),
+        _ => None,
+    });
+    let state = automerge::sync::State::decode(&saved.expect("in sync: state saved")).unwrap();
+    assert_eq!(state.shared_heads, heads);
+}
+
+#[test]
 fn a_failed_save_stays_dirty_and_is_retried() {
     let mut s = session();
     let outs = add_block(&mut s);
