@@ -23,13 +23,13 @@ pub struct Traffic {
 }
 
 impl Traffic {
-    /// The traffic between an earlier snapshot and this one.
+    /// The traffic between an earlier snapshot and this one (never negative).
     pub fn since(&self, earlier: &Self) -> Self {
         Self {
-            frames_sent: self.frames_sent - earlier.frames_sent,
-            bytes_sent: self.bytes_sent - earlier.bytes_sent,
-            frames_received: self.frames_received - earlier.frames_received,
-            bytes_received: self.bytes_received - earlier.bytes_received,
+            frames_sent: self.frames_sent.saturating_sub(earlier.frames_sent),
+            bytes_sent: self.bytes_sent.saturating_sub(earlier.bytes_sent),
+            frames_received: self.frames_received.saturating_sub(earlier.frames_received),
+            bytes_received: self.bytes_received.saturating_sub(earlier.bytes_received),
         }
     }
 
