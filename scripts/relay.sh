@@ -46,8 +46,25 @@ install_tools() {
     rustup target add wasm32-unknown-unknown >&2 2>/dev/null || true
 }
 
+# A digest of everything the Worker bundle is built from; `build` is skipped when it matches the
+# one recorded with build/ (worker-build reruns wasm-bindgen and wasm-opt, 1-2 minutes, even
+# when cargo has nothing to do).
+inputs_digest() {
+    {
+        echo "opt=${RELAY_NO_OPT:-0} worker-build=$WORKER_BUILD_VERSION wasm-bindgen=$WASM_BINDGEN_VERSION"
+        find Cargo.toml Cargo.lock rust-toolchain.toml package-lock.json relay-worker sync-core \
+            -path relay-worker/build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum
+    } | sha256sum | cut -d' ' -f1
+}
+
 build() {
     install_tools
+    local digest
+    digest="$(inputs_digest)"
+    if [ -f build/worker/shim.mjs ] && [ "$(cat build/.inputs 2>/dev/null)" = "$digest" ]; then
+        log "build/ is up to date"
+        return
+    fi
     log "worker-build --release"
     local opt=()
     if [ "${RELAY_NO_OPT:-0}" = 1 ]; then opt=(--no-opt); fi
@@ -59,6 +76,7 @@ build() {
             "$TOOLS/bin/worker-build" --release "${opt[@]}" >&2
     )
     rm -rf build && mv relay-worker/build build
+    echo "$digest" > build/.inputs
 }
 
 serve() {
