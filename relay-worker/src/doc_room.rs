@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 use sync_core::io::ConnId;
@@ -198,18 +197,7 @@ impl DocRoom {
             let mut inner = self.inner.borrow_mut();
             match inner.room.as_mut() {
                 Some(room) if room.is_deleted() => None,
-                Some(room) => {
-                    let mut heads: Vec<String> = room
-                        .doc_mut()
-                        .get_heads()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    heads.sort();
-                    let mut h = DefaultHasher::new();
-                    heads.hash(&mut h);
-                    Some((format!("\"{:016x}\"", h.finish()), room.doc_mut().save()))
-                }
+                Some(room) => Some((room.snapshot_etag(), room.doc_mut().save())),
                 None => return Err(Error::Runtime("room failed to load".into())),
             }
         };

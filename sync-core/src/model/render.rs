@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::block::BlockId;
 use super::page::Page;
 use super::tree::Tree;
+use crate::io::heads_to_hex;
 
 /// A rendered page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,13 +63,7 @@ impl Page {
     /// only because Automerge closes any open transaction before reporting heads.
     pub fn view(&mut self, url: &str) -> PageView {
         let tree = self.tree();
-        let mut heads: Vec<String> = self
-            .doc_mut()
-            .get_heads()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        heads.sort();
+        let heads = heads_to_hex(&self.doc_mut().get_heads());
         PageView {
             url: url.to_owned(),
             title: self.title(),

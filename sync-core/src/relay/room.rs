@@ -93,6 +93,17 @@ impl RelayRoom {
         &mut self.doc
     }
 
+    /// The snapshot endpoint's ETag: a digest of the document's heads, so it changes exactly
+    /// when the document does, and stays the same across restarts and builds.
+    pub fn snapshot_etag(&mut self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        for head in heads_to_hex(&self.doc.get_heads()) {
+            digest.update(head.as_bytes());
+        }
+        format!("\"{}\"", hex::encode(&digest.finalize()[..8]))
+    }
+
     /// Whether the document was deleted.
     pub fn is_deleted(&self) -> bool {
         self.phase == Phase::Deleted

@@ -210,6 +210,32 @@ fn changes_are_acked_only_after_the_write_is_durable() {
 }
 
 #[test]
+fn the_snapshot_etag_changes_exactly_when_the_document_does() {
+    let mut room = room();
+    let empty = room.snapshot_etag();
+    assert_eq!(room.snapshot_etag(), empty, "stable while nothing changes");
+    join(&mut room, ConnId(1), true);
+    let (_, outs) = push_change(&mut room, ConnId(1));
+    let outs = [outs.clone(), grant_quota(&mut room, &outs)].concat();
+    assert_eq!(
+        room.snapshot_etag(),
+        empty,
+        "a change not yet durable is not served"
+    );
+    let (task, _) = storage_tasks(&outs).pop().expect("a log append");
+    room.handle(
+        NOW,
+        RoomInput::StorageDone {
+            task,
+            outcome: Ok(()),
+        },
+    );
+    let written = room.snapshot_etag();
+    assert_ne!(written, empty);
+    assert!(written.starts_with('"') && written.ends_with('"') && written.len() == 18);
+}
+
+#[test]
 fn a_failed_write_stays_dirty_and_is_retried() {
     let mut room = room();
     join(&mut room, ConnId(1), true);
