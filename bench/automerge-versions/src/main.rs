@@ -2,12 +2,16 @@
 //!
 //! Both versions are linked into this one binary (as `am06` and `am12`) and run one after the
 //! other in the same process, so their numbers come from the same run on the same machine. Heap
-//! figures come from a counting global allocator (`alloc.rs`): they are bytes requested from the
+//! figures come from a counting global allocator (`bench/alloc-counter`): they are bytes requested from the
 //! allocator, not RSS. See README.md for what each row means.
 
-mod alloc;
 mod v06;
 mod v12;
+
+use alloc_counter as alloc;
+
+#[global_allocator]
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

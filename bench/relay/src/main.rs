@@ -1,5 +1,5 @@
 //! Relay benchmark on the automerge-paper history (one change per edit), natively, with a
-//! counting allocator (`alloc.rs`, the same one as `bench/automerge-versions`) around the same
+//! counting allocator (`bench/alloc-counter`, shared with `bench/automerge-versions`) around the same
 //! `RelayRoom` code the Worker runs.
 //!
 //! Rows: (b) cold start of a room loading the full-history snapshot, time and peak heap;
@@ -8,8 +8,12 @@
 //! (c) frame bytes, both ways, of a client holding the full document reconnecting to a room that
 //! holds it too: with the sync state it persisted last time vs without (`reconnect.rs`).
 
-mod alloc;
 mod reconnect;
+
+use alloc_counter as alloc;
+
+#[global_allocator]
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,10 @@
-//! A counting global allocator: a thin wrapper around [`System`] that tracks the bytes currently
-//! allocated and the peak since the last [`reset_peak`].
+//! A counting global allocator for the benchmarks: a thin wrapper around [`System`] that tracks
+//! the bytes currently allocated and the peak since the last [`reset_peak`]. A benchmark binary
+//! installs it with
+//! `#[global_allocator] static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;`.
 //!
-//! This is the only place in the crate where `unsafe` is allowed (see the lints note in
-//! `Cargo.toml`): implementing [`GlobalAlloc`] is an `unsafe impl`.
+//! This is the only crate of the workspace where `unsafe` is allowed: implementing
+//! [`GlobalAlloc`] is an `unsafe impl`.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -13,10 +15,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// Forwards to [`System`] and counts live bytes.
 #[derive(Debug)]
-pub(crate) struct Counting;
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+pub struct Counting;
 
 fn add(n: usize) {
     let now = CURRENT.fetch_add(n, Ordering::Relaxed) + n;
@@ -69,16 +68,16 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// Bytes currently allocated on the heap.
-pub(crate) fn current() -> usize {
+pub fn current() -> usize {
     CURRENT.load(Ordering::Relaxed)
 }
 
 /// Highest value of [`current`] since the last [`reset_peak`].
-pub(crate) fn peak() -> usize {
+pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
 
 /// Starts a new peak window at the current heap size.
-pub(crate) fn reset_peak() {
+pub fn reset_peak() {
     PEAK.store(current(), Ordering::Relaxed);
 }
