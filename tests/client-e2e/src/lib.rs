@@ -192,14 +192,44 @@ pub struct Device {
 }
 
 impl Device {
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.bin)
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.bin);
+        command
             .arg("--data")
             .arg(&self.data)
             .args(args)
-            .env_remove("TESSERA_DATA")
-            .output()
-            .expect("run tessera")
+            .env_remove("TESSERA_DATA");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tessera")
+    }
+
+    /// Starts a command without waiting for it; its output is discarded.
+    pub fn spawn(&self, args: &[&str]) -> std::io::Result<Child> {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    }
+
+    /// `sync DOC --relay RELAY --token TOKEN --timeout SECS`, run to the end.
+    pub fn run_sync(&self, doc: &str, relay: &str, token: &str, timeout: u64) -> Output {
+        let timeout = timeout.to_string();
+        self.run(&sync_args(doc, relay, token, &timeout))
+    }
+
+    /// The same `sync`, started without waiting.
+    pub fn spawn_sync(
+        &self,
+        doc: &str,
+        relay: &str,
+        token: &str,
+        timeout: u64,
+    ) -> std::io::Result<Child> {
+        let timeout = timeout.to_string();
+        self.spawn(&sync_args(doc, relay, token, &timeout))
     }
 
     /// Runs and returns stdout, failing with stderr.
@@ -212,18 +242,22 @@ impl Device {
     }
 
     pub fn sync(&self, doc: &str, relay: &str, token: &str, timeout: u64) -> anyhow::Result<()> {
-        self.ok(&[
-            "sync",
-            doc,
-            "--relay",
-            relay,
-            "--token",
-            token,
-            "--timeout",
-            &timeout.to_string(),
-        ])
-        .map(drop)
+        let timeout = timeout.to_string();
+        self.ok(&sync_args(doc, relay, token, &timeout)).map(drop)
     }
+}
+
+fn sync_args<'a>(doc: &'a str, relay: &'a str, token: &'a str, timeout: &'a str) -> [&'a str; 8] {
+    [
+        "sync",
+        doc,
+        "--relay",
+        relay,
+        "--token",
+        token,
+        "--timeout",
+        timeout,
+    ]
 }
 
 /// Mints a write token for every document.

@@ -2,7 +2,6 @@
 //! when `scripts/relay.sh` does not exist yet.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use client_e2e::{Device, Relay, jwt_secret, relay_script_or_skip, tessera_bin, token, token_with};
@@ -106,22 +105,7 @@ fn relay_killed_mid_sync_then_restarted_loses_nothing() -> anyhow::Result<()> {
     for _ in 0..200 {
         w.a.ok(&["edit", &doc, &blk, "--insert", "0", "z"])?;
     }
-    let mut sync = Command::new(&w.a.bin)
-        .arg("--data")
-        .arg(&w.a.data)
-        .args([
-            "sync",
-            &doc,
-            "--relay",
-            &url,
-            "--token",
-            &t,
-            "--timeout",
-            "120",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut sync = w.a.spawn_sync(&doc, &url, &t, 120)?;
     std::thread::sleep(Duration::from_millis(150));
     w.relay.kill9();
     std::thread::sleep(Duration::from_secs(1));
@@ -148,33 +132,11 @@ fn unreachable_relay_then_backoff_reconnect_brings_offline_edits() -> anyhow::Re
     let blk =
         w.a.ok(&["add", &doc, "--kind", "paragraph", "--text", "offline"])?;
     // Unreachable: sync fails with an actionable message, edits keep working.
-    let out = w.a.run(&[
-        "sync",
-        &doc,
-        "--relay",
-        &url,
-        "--token",
-        &t,
-        "--timeout",
-        "2",
-    ]);
+    let out = w.a.run_sync(&doc, &url, &t, 2);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
     w.a.ok(&["edit", &doc, &blk, "--insert", "0", "still "])?;
-    let mut sync = Command::new(&w.a.bin)
-        .arg("--data")
-        .arg(&w.a.data)
-        .args([
-            "sync",
-            &doc,
-            "--relay",
-            &url,
-            "--token",
-            &t,
-            "--timeout",
-            "240",
-        ])
-        .spawn()?;
+    let mut sync = w.a.spawn_sync(&doc, &url, &t, 240)?;
     std::thread::sleep(Duration::from_secs(3));
     w.relay.restart()?;
     assert!(sync.wait()?.success());
@@ -238,13 +200,7 @@ fn client_killed_mid_burst_keeps_returned_edits_and_syncs() -> anyhow::Result<()
     let blk = w.a.ok(&["add", &doc, "--kind", "paragraph"])?;
     let mut returned = 0;
     for i in 0..60u64 {
-        let mut child = Command::new(&w.a.bin)
-            .arg("--data")
-            .arg(&w.a.data)
-            .args(["edit", &doc, &blk, "--insert", "0", "k"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = w.a.spawn(&["edit", &doc, &blk, "--insert", "0", "k"])?;
         if i % 5 == 4 {
             std::thread::sleep(Duration::from_millis(i % 9));
             let _ = child.kill();
@@ -293,16 +249,7 @@ fn relay_refusals_reach_the_cli_as_actionable_errors() -> anyhow::Result<()> {
     device.sync(&first, &url, &write, 60)?;
     let sync = |doc: &str, token: &str| {
         let started = std::time::Instant::now();
-        let out = device.run(&[
-            "sync",
-            doc,
-            "--relay",
-            &url,
-            "--token",
-            token,
-            "--timeout",
-            "6",
-        ]);
+        let out = device.run_sync(doc, &url, token, 6);
         assert!(!out.status.success(), "sync of {doc} must fail");
         (
             String::from_utf8_lossy(&out.stderr).into_owned(),
