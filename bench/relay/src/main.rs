@@ -74,19 +74,7 @@ fn main() {
     alloc::reset_peak();
     let t = Instant::now();
     let doc_id = DocumentId::from_random_bytes([7; 16]);
-    let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
-    room.handle(
-        0,
-        RoomInput::Loaded(StoredRoom {
-            snapshot: Some(StoredSnapshot {
-                generation: 1,
-                log_through: 0,
-                bytes: snapshot.clone(),
-            }),
-            log: Vec::new(),
-            deleted: false,
-        }),
-    );
+    let mut room = room_on(doc_id, &snapshot);
     let cold = t.elapsed();
     let cold_peak = alloc::peak() - before;
     let cold_retained = alloc::current() - before;
@@ -109,19 +97,7 @@ fn main() {
     // (c) reconnect: a fresh room on the snapshot; the client first syncs without any persisted
     // sync state (the naive baseline, as a client that keeps none would on every reconnect),
     // then reconnects with the state that session persisted.
-    let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
-    room.handle(
-        0,
-        RoomInput::Loaded(StoredRoom {
-            snapshot: Some(StoredSnapshot {
-                generation: 1,
-                log_through: 0,
-                bytes: snapshot.clone(),
-            }),
-            log: Vec::new(),
-            deleted: false,
-        }),
-    );
+    let mut room = room_on(doc_id, &snapshot);
     let first = reconnect::session(&mut room, ConnId(1), doc_id, &snapshot, Default::default());
     assert!(
         !first.saved_sync.is_empty(),
@@ -181,4 +157,22 @@ fn main() {
         wire(again.wire),
         wire(first.wire)
     );
+}
+
+/// A room that has loaded `snapshot` as its stored state, the way a cold start does.
+fn room_on(doc_id: DocumentId, snapshot: &[u8]) -> RelayRoom {
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
+    room.handle(
+        0,
+        RoomInput::Loaded(StoredRoom {
+            snapshot: Some(StoredSnapshot {
+                generation: 1,
+                log_through: 0,
+                bytes: snapshot.to_vec(),
+            }),
+            log: Vec::new(),
+            deleted: false,
+        }),
+    );
+    room
 }
