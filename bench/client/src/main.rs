@@ -20,6 +20,7 @@ mod p1_tessera;
 mod p1_ysweet;
 mod p45;
 mod p7;
+mod page;
 mod peers;
 mod report;
 mod trace;

@@ -12,13 +12,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use client_native::{
-    BlockId, BlockKind, Client, DocEvent, Document, Durability, SyncTarget, Target,
-};
+use client_native::{BlockId, Client, DocEvent, Document, Durability, SyncTarget};
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::STEP_TIMEOUT;
+use crate::page;
 use crate::peers::Scratch;
 use crate::report::Latencies;
 
@@ -47,14 +46,7 @@ pub(crate) async fn run(
         relay: server.to_owned(),
         token: token.to_owned(),
     };
-    let doc_a = a.create("p1")?;
-    let block = doc_a
-        .add_block(
-            BlockKind::Paragraph,
-            String::new(),
-            Target::End { parent: None },
-        )
-        .await?;
+    let (doc_a, block) = page::with_empty_paragraph(&a, "p1").await?;
     doc_a.go_online(target.clone()).await?;
     let doc_b = b.open_or_fetch(doc_a.id())?;
     fetch_until_visible(&doc_b, &block, &target).await?;

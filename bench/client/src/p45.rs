@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use automerge::Automerge;
 use client_native::{
-    BlockKind, Client, DocEvent, Document, DocumentId, Durability, Store, SyncTarget, Target,
-    Traffic,
+    Client, DocEvent, Document, DocumentId, Durability, Store, SyncTarget, Traffic,
 };
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::Rows;
+use crate::page;
 use crate::peers::Scratch;
 use crate::report::{Row, bytes, ms};
 use crate::trace::Edit;
@@ -61,16 +61,9 @@ pub(crate) async fn run(
 
     // Build offline, then upload.
     let client = Client::open_with(&dir_a, Durability::Normal)?;
-    let doc = client.create("p45")?;
-    let id = doc.id();
     let start = Instant::now();
-    let block = doc
-        .add_block(
-            BlockKind::Paragraph,
-            String::new(),
-            Target::End { parent: None },
-        )
-        .await?;
+    let (doc, block) = page::with_empty_paragraph(&client, "p45").await?;
+    let id = doc.id();
     for e in edits {
         let b = block.clone();
         doc.edit(move |page| {

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use client_native::{BlockKind, Client, Durability, Target};
+use client_native::{Client, Durability};
 
 use crate::Rows;
+use crate::page;
 use crate::report::{Latencies, Row, us};
 
 const EDITS: usize = 2_000;
@@ -14,14 +15,7 @@ const BATCH: usize = 10_000;
 
 pub(crate) async fn run(dir: &Path, durability: Durability) -> anyhow::Result<Rows> {
     let client = Client::open_with(dir, durability)?;
-    let doc = client.create("bench")?;
-    let block = doc
-        .add_block(
-            BlockKind::Paragraph,
-            String::new(),
-            Target::End { parent: None },
-        )
-        .await?;
+    let (doc, block) = page::with_empty_paragraph(&client, "bench").await?;
     let mut latencies = Vec::with_capacity(EDITS);
     for i in 0..EDITS {
         let start = Instant::now();
