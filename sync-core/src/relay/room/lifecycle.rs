@@ -1,0 +1,183 @@
+//! The room's life: loading, connections coming and going, the timer, and deletion.
+
+use super::*;
+
+impl RelayRoom {
+    pub(super) fn on_loaded(&mut self, now: Millis, stored: StoredRoom) {
+        if !matches!(self.phase, Phase::Loading(_)) {
+            return;
+        }
+        if stored.deleted {
+            self.phase = Phase::Deleted;
+            for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+                self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
+            }
+            return;
+        }
+        let Some(doc) = self.rebuild(&stored) else {
+            // Serving without the snapshot would let compaction overwrite it with less: refuse
+            // everyone instead, and keep the stored data for an operator to look at.
+            self.phase = Phase::Damaged;
+            for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+                self.close_damaged(conn);
+            }
+            return;
+        };
+        self.counted = stored.snapshot.is_some() || !stored.log.is_empty();
+        self.log = LogState::from_stored(&stored);
+        self.doc = doc;
+        self.phase = Phase::Ready;
+        let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
+            + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>();
+        self.out
+            .push(RoomOutput::Event(RoomEvent::Loaded { bytes }));
+        for (conn, bytes) in std::mem::take(&mut self.early_frames) {
+            self.on_frame(now, conn, bytes);
+        }
+        if self.writing.is_none() && self.pending.is_empty() {
+            self.compaction.note_load(now, &self.log);
+        }
+    }
+
+    /// The document from a snapshot plus the log. The log is loaded with one incremental load;
+    /// only if that fails are rows loaded one by one, so one bad row cannot hide later ones.
+    /// `None` if the snapshot itself does not load.
+    pub(super) fn rebuild(&mut self, stored: &StoredRoom) -> Option<AutoCommit> {
+        let base = match &stored.snapshot {
+            Some(snap) => AutoCommit::load(&snap.bytes).ok()?,
+            None => AutoCommit::new(),
+        };
+        let log_bytes: Vec<u8> = stored
+            .log
+            .iter()
+            .flat_map(|(_, b)| b.iter().copied())
+            .collect();
+        if log_bytes.is_empty() {
+            return Some(base);
+        }
+        let mut doc = base.clone();
+        if doc.load_incremental(&log_bytes).is_ok() {
+            return Some(doc);
+        }
+        let mut doc = base;
+        for (seq, row) in &stored.log {
+            if let Err(e) = doc.load_incremental(row) {
+                self.out.push(RoomOutput::Event(RoomEvent::StorageFailed {
+                    error: format!("log row {seq} does not load and was skipped: {e}"),
+                }));
+            }
+        }
+        Some(doc)
+    }
+
+    pub(super) fn close_damaged(&mut self, conn: ConnId) {
+        self.out.push(RoomOutput::Close {
+            conn,
+            code: 1011,
+            reason: "the stored document is damaged".into(),
+        });
+        self.peers.remove(&conn);
+    }
+
+    pub(super) fn on_connected(&mut self, now: Millis, conn: ConnId, access: PeerAccess) {
+        if self.phase == Phase::Damaged {
+            return self.close_damaged(conn);
+        }
+        if access.expires_at_ms <= now {
+            self.peers.insert(conn, Peer::new(access));
+            self.refuse(conn, ErrorCode::TokenExpired, "the token has expired");
+            return;
+        }
+        if self.phase == Phase::Deleted {
+            self.peers.insert(conn, Peer::new(access));
+            self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
+            return;
+        }
+        let peer = Peer::new(access);
+        self.out.push(RoomOutput::Attach {
+            conn,
+            attachment: peer.attachment(),
+        });
+        self.peers.insert(conn, peer);
+    }
+
+    pub(super) fn on_reattached(&mut self, conn: ConnId, attachment: &[u8]) {
+        match Peer::from_attachment(attachment) {
+            Some(peer) => {
+                self.peers.insert(conn, peer);
+            }
+            None => self.out.push(RoomOutput::Close {
+                conn,
+                code: ErrorCode::BadMessage.close_code(),
+                reason: "connection state lost; reconnect".into(),
+            }),
+        }
+    }
+
+    pub(super) fn on_disconnected(&mut self, conn: ConnId) {
+        self.peers.remove(&conn);
+        self.early_frames.retain(|(c, _)| *c != conn);
+        // Pending chunks stay: they may be another peer's only copy of those changes soon.
+        // Acks for them simply have no one to go to.
+    }
+
+    pub(super) fn on_timer(&mut self, now: Millis) {
+        self.timer = None;
+        if self.retry_at.is_some_and(|t| t <= now) {
+            self.retry_at = None;
+            if let Phase::Loading(_) = self.phase {
+                let task = self.storage(StorageOp::Load);
+                self.phase = Phase::Loading(task);
+            } else {
+                self.pump(now);
+                for op in self.compaction.retry_ops() {
+                    self.cleanup(op);
+                }
+            }
+        }
+        let expired: Vec<ConnId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.access.expires_at_ms <= now)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in expired {
+            self.refuse(conn, ErrorCode::TokenExpired, "the token has expired");
+        }
+        if self.phase == Phase::Ready && self.compaction.due(now) && self.writing.is_none() {
+            let generation = self.compaction.next_generation(&self.log);
+            let bytes = self.doc.save();
+            let size = bytes.len() as u64;
+            let op = StorageOp::PutSnapshot {
+                generation,
+                bytes,
+                log_through: self.log.last_seq,
+            };
+            let task = self.storage(op);
+            self.compaction
+                .started(task, generation, self.log.last_seq, size);
+        }
+    }
+
+    pub(super) fn on_delete(&mut self) {
+        // Everything charged to the tenant goes back: what is stored, the row being written,
+        // and the unused budget. A room still loading knows none of it (the shells load first).
+        if self.phase == Phase::Ready {
+            let writing = self.writing.as_ref().map_or(0, |w| {
+                w.chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>()
+            });
+            self.out.push(RoomOutput::Event(RoomEvent::QuotaReleased {
+                bytes: self.log.stored_bytes() + writing + self.budget,
+                document: self.counted,
+            }));
+            self.budget = 0;
+            self.counted = false;
+        }
+        self.phase = Phase::Deleted;
+        self.pending.clear();
+        self.storage(StorageOp::PutTombstone);
+        for conn in self.peers.keys().copied().collect::<Vec<_>>() {
+            self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
+        }
+    }
+}

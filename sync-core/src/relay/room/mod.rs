@@ -1,0 +1,179 @@
+//! `RelayRoom`: the relay's state machine for one document.
+
+use std::collections::BTreeMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+
+use super::config::RoomConfig;
+use super::io::{
+    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
+};
+use super::peer::{Peer, Remote};
+use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
+use crate::framing::frames_for;
+use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
+use crate::protocol::{DocumentId, ErrorCode, Message, PeerMetadata};
+
+mod frames;
+mod ingest;
+mod lifecycle;
+mod outbox;
+
+/// The relay's state machine for one document: peers, their sync states, authorization,
+/// persistence (persist before ack, compaction) and quota accounting. It does no IO: feed it
+/// [`RoomInput`]s with the current time and carry out the [`RoomOutput`]s it returns, in order.
+#[derive(Debug)]
+pub struct RelayRoom {
+    config: RoomConfig,
+    doc_id: DocumentId,
+    phase: Phase,
+    doc: AutoCommit,
+    peers: BTreeMap<ConnId, Peer>,
+    /// Frames that arrived before the document was loaded, replayed once it is.
+    early_frames: Vec<(ConnId, Vec<u8>)>,
+    /// Chunks received but not yet durable, oldest first.
+    pending: Vec<PendingChunk>,
+    writing: Option<WriteBatch>,
+    log: LogState,
+    compaction: Compaction,
+    /// Bytes the tenant's quota has granted and this room has not used yet.
+    budget: u64,
+    reserving: bool,
+    /// Whether this document has been counted against the tenant's document limit.
+    counted: bool,
+    next_task: u64,
+    /// Retry of a failed storage write: when, and the current back-off.
+    retry_at: Option<Millis>,
+    retry_delay: u64,
+    timer: Option<Millis>,
+    out: Vec<RoomOutput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Loading(TaskId),
+    Ready,
+    Deleted,
+    /// The snapshot does not load; nothing is served or written.
+    Damaged,
+}
+
+impl RelayRoom {
+    /// A room for `doc_id`. The first outputs ask the shell to load its stored state.
+    pub fn new(config: RoomConfig, doc_id: DocumentId) -> (Self, Vec<RoomOutput>) {
+        let mut room = Self {
+            config,
+            doc_id,
+            phase: Phase::Ready,
+            doc: AutoCommit::new(),
+            peers: BTreeMap::new(),
+            early_frames: Vec::new(),
+            pending: Vec::new(),
+            writing: None,
+            log: LogState::default(),
+            compaction: Compaction::default(),
+            budget: 0,
+            reserving: false,
+            counted: false,
+            next_task: 0,
+            retry_at: None,
+            retry_delay: 0,
+            timer: None,
+            out: Vec::new(),
+        };
+        let task = room.storage(StorageOp::Load);
+        room.phase = Phase::Loading(task);
+        let out = std::mem::take(&mut room.out);
+        (room, out)
+    }
+
+    /// The document this room serves.
+    pub fn doc_id(&self) -> DocumentId {
+        self.doc_id
+    }
+
+    /// The materialized document (for the snapshot endpoint and tests).
+    pub fn doc_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// The snapshot endpoint's ETag: a digest of the document's heads, so it changes exactly
+    /// when the document does, and stays the same across restarts and builds.
+    pub fn snapshot_etag(&mut self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        for head in heads_to_hex(&self.doc.get_heads()) {
+            digest.update(head.as_bytes());
+        }
+        format!("\"{}\"", hex::encode(&digest.finalize()[..8]))
+    }
+
+    /// Whether the document was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.phase == Phase::Deleted
+    }
+
+    /// Whether the room has loaded its stored state.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    /// Whether any received change is not yet durable.
+    pub fn has_unpersisted(&self) -> bool {
+        !self.pending.is_empty() || self.writing.is_some()
+    }
+
+    /// Connections currently open.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Handles one input at time `now` and returns what to do, in order.
+    pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
+        match input {
+            RoomInput::Loaded(stored) => self.on_loaded(now, stored),
+            RoomInput::Connected { conn, access } => self.on_connected(now, conn, access),
+            RoomInput::Reattached { conn, attachment } => self.on_reattached(conn, &attachment),
+            RoomInput::Frame { conn, bytes } => self.on_frame(now, conn, bytes),
+            RoomInput::Disconnected { conn } => self.on_disconnected(conn),
+            RoomInput::StorageDone { task, outcome } => self.on_storage_done(now, task, outcome),
+            RoomInput::Quota(answer) => self.on_quota(now, answer),
+            RoomInput::Timer => self.on_timer(now),
+            RoomInput::Delete => self.on_delete(),
+        }
+        self.schedule_timer(now);
+        std::mem::take(&mut self.out)
+    }
+
+    fn is_empty_doc(&mut self) -> bool {
+        self.doc.get_heads().is_empty() && self.pending.is_empty() && self.writing.is_none()
+    }
+
+    fn cleanup(&mut self, op: StorageOp) {
+        let task = self.storage(op.clone());
+        self.compaction.track_cleanup(task, op);
+    }
+
+    fn storage(&mut self, op: StorageOp) -> TaskId {
+        let task = TaskId(self.next_task);
+        self.next_task += 1;
+        self.out.push(RoomOutput::Storage { task, op });
+        task
+    }
+
+    /// Asks for a timer at the earliest of: a storage retry, a token expiry, a compaction.
+    fn schedule_timer(&mut self, _now: Millis) {
+        let expiry = self.peers.values().map(|p| p.access.expires_at_ms).min();
+        let next = [self.retry_at, expiry, self.compaction.due_at()]
+            .into_iter()
+            .flatten()
+            .min();
+        if let Some(at_ms) = next
+            && next != self.timer
+        {
+            self.timer = next;
+            self.out.push(RoomOutput::SetTimer { at_ms });
+        }
+    }
+}
