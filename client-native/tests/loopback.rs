@@ -136,6 +136,7 @@ async fn serve(listener: TcpListener, shared: Shared) {
                 tenant: "t".into(),
                 can_write: true,
                 expires_at_ms: now() + 3_600_000,
+                plan: sync_core::relay::PlanLimits::default(),
             };
             feed(&shared, doc, RoomInput::Connected { conn, access });
             tokio::spawn(async move {

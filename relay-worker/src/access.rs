@@ -2,7 +2,7 @@
 //! request. Only the Worker sets these: a DO is reachable only through its namespace binding.
 
 use sync_core::auth::Claims;
-use sync_core::relay::PeerAccess;
+use sync_core::relay::{PeerAccess, PlanLimits};
 
 /// Header carrying the JSON [`PeerAccess`] of the verified token.
 pub const ACCESS_HEADER: &str = "x-tessera-access";
@@ -11,12 +11,13 @@ pub const DOC_HEADER: &str = "x-tessera-doc";
 /// Header carrying the token's plan, for the tenant quota.
 pub const PLAN_HEADER: &str = "x-tessera-plan";
 
-/// The room's view of a verified token.
-pub fn peer_access(claims: &Claims) -> PeerAccess {
+/// The room's view of a verified token, with the limits of its plan.
+pub fn peer_access(claims: &Claims, plan: PlanLimits) -> PeerAccess {
     PeerAccess {
         subject: claims.sub.clone(),
         tenant: claims.tenant.clone(),
         can_write: claims.scope.can_write(),
         expires_at_ms: claims.exp.saturating_mul(1000),
+        plan,
     }
 }

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 
 use sync_core::auth::{Claims, Jwks, Verifier, VerifierConfig, bearer_token};
 use sync_core::protocol::{DocumentId, ErrorCode};
+use sync_core::relay::Plans;
 use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, event};
 
 use crate::access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
@@ -40,7 +41,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                 .durable_object("TENANT_QUOTA")?
                 .id_from_name(&claims.tenant)?
                 .get_stub()?;
-            let fwd = forward("https://quota/usage", Method::Get, &claims, None)?;
+            let fwd = forward(env, "https://quota/usage", Method::Get, &claims, None)?;
             Ok(stub.fetch_with_request(fwd).await?)
         }
         Route::Connect(doc) => {
@@ -53,7 +54,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     426,
                 )?);
             }
-            let fwd = forward("https://room/connect", Method::Get, &claims, Some(doc))?;
+            let fwd = forward(env, "https://room/connect", Method::Get, &claims, Some(doc))?;
             for h in [
                 "upgrade",
                 "sec-websocket-key",
@@ -71,7 +72,13 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
         }
         Route::Snapshot(doc) => {
             let claims = verify_for_doc(&req, env, doc).await?;
-            let fwd = forward("https://room/snapshot", Method::Get, &claims, Some(doc))?;
+            let fwd = forward(
+                env,
+                "https://room/snapshot",
+                Method::Get,
+                &claims,
+                Some(doc),
+            )?;
             if let Some(v) = req.headers().get("if-none-match")? {
                 fwd.headers().set("if-none-match", &v)?;
             }
@@ -88,7 +95,13 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     "deleting a document needs the admin scope",
                 ));
             }
-            let fwd = forward("https://room/delete", Method::Delete, &claims, Some(doc))?;
+            let fwd = forward(
+                env,
+                "https://room/delete",
+                Method::Delete,
+                &claims,
+                Some(doc),
+            )?;
             room(env, doc)?
                 .fetch_with_request(fwd)
                 .await
@@ -105,10 +118,18 @@ fn room(env: &Env, doc: DocumentId) -> Result<worker::Stub> {
 }
 
 /// A request to a Durable Object carrying the verified peer's access.
-fn forward(url: &str, method: Method, claims: &Claims, doc: Option<DocumentId>) -> Result<Request> {
+fn forward(
+    env: &Env,
+    url: &str,
+    method: Method,
+    claims: &Claims,
+    doc: Option<DocumentId>,
+) -> Result<Request> {
     let headers = Headers::new();
-    let access =
-        serde_json::to_string(&peer_access(claims)).map_err(|e| Error::Runtime(e.to_string()))?;
+    let plans = Plans::from_json(&env.var("PLANS")?.to_string())?;
+    let limits = plans.limits(claims.plan_or_default())?;
+    let access = serde_json::to_string(&peer_access(claims, limits))
+        .map_err(|e| Error::Runtime(e.to_string()))?;
     headers.set(ACCESS_HEADER, &access)?;
     headers.set(PLAN_HEADER, claims.plan_or_default())?;
     if let Some(doc) = doc {

@@ -195,6 +195,7 @@ impl Net {
                         tenant: "demo".into(),
                         can_write: true,
                         expires_at_ms: u64::MAX,
+                        plan: sync_core::relay::PlanLimits::default(),
                     };
                     let conn = ConnId(i as u64);
                     let outs = self

@@ -71,6 +71,7 @@ pub(crate) fn session(
                                 tenant: "bench".into(),
                                 can_write: true,
                                 expires_at_ms: u64::MAX,
+                                plan: sync_core::relay::PlanLimits::default(),
                             },
                         });
                         to_client.push_back(ClientInput::TransportOpened);

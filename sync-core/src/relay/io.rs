@@ -1,5 +1,6 @@
 //! What goes into a relay room and what comes out: plain data, carried by the shell.
 
+use super::PlanLimits;
 use crate::io::{ConnId, Millis, TaskId};
 use crate::protocol::ErrorCode;
 
@@ -14,6 +15,9 @@ pub struct PeerAccess {
     pub can_write: bool,
     /// When the token expires; the room closes the connection with `token_expired` then.
     pub expires_at_ms: Millis,
+    /// The limits of the token's plan (rates per connection and per tenant).
+    #[serde(default)]
+    pub plan: PlanLimits,
 }
 
 /// A snapshot as stored: which generation, which log rows it covers, and its bytes.

@@ -32,6 +32,50 @@ pub struct PlanLimits {
     pub max_change_bytes_per_window: u64,
     /// Length of the rolling window, in seconds.
     pub window_secs: u64,
+    /// Messages per second one connection may send (sustained; bursts of one second's worth).
+    #[serde(default = "defaults::peer_messages_per_sec")]
+    pub peer_messages_per_sec: u32,
+    /// Frame bytes per second one connection may send.
+    #[serde(default = "defaults::peer_bytes_per_sec")]
+    pub peer_bytes_per_sec: u64,
+    /// Messages per second all of the tenant's connections to one room may send together.
+    #[serde(default = "defaults::tenant_messages_per_sec")]
+    pub tenant_messages_per_sec: u32,
+    /// Frame bytes per second all of the tenant's connections to one room may send together.
+    #[serde(default = "defaults::tenant_bytes_per_sec")]
+    pub tenant_bytes_per_sec: u64,
+}
+
+/// Rates for plans written before the rate fields existed.
+mod defaults {
+    pub(super) const fn peer_messages_per_sec() -> u32 {
+        200
+    }
+    pub(super) const fn peer_bytes_per_sec() -> u64 {
+        4 * 1024 * 1024
+    }
+    pub(super) const fn tenant_messages_per_sec() -> u32 {
+        1000
+    }
+    pub(super) const fn tenant_bytes_per_sec() -> u64 {
+        16 * 1024 * 1024
+    }
+}
+
+impl Default for PlanLimits {
+    /// The `free` plan of the shipped `wrangler.toml`.
+    fn default() -> Self {
+        Self {
+            max_docs: 100,
+            max_stored_bytes: 100 * 1024 * 1024,
+            max_change_bytes_per_window: 10 * 1024 * 1024,
+            window_secs: 60,
+            peer_messages_per_sec: defaults::peer_messages_per_sec(),
+            peer_bytes_per_sec: defaults::peer_bytes_per_sec(),
+            tenant_messages_per_sec: defaults::tenant_messages_per_sec(),
+            tenant_bytes_per_sec: defaults::tenant_bytes_per_sec(),
+        }
+    }
 }
 
 /// All plans, by name.
@@ -137,6 +181,10 @@ mod tests {
         max_stored_bytes: 1000,
         max_change_bytes_per_window: 500,
         window_secs: 10,
+        peer_messages_per_sec: 10,
+        peer_bytes_per_sec: 1000,
+        tenant_messages_per_sec: 20,
+        tenant_bytes_per_sec: 2000,
     };
 
     #[test]

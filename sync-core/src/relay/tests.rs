@@ -18,6 +18,7 @@ fn access(can_write: bool) -> PeerAccess {
         tenant: "t".into(),
         can_write,
         expires_at_ms: NOW + 60_000,
+        plan: PlanLimits::default(),
     }
 }
 

@@ -687,6 +687,7 @@ impl Sim {
                         tenant: "t".into(),
                         can_write: true,
                         expires_at_ms: self.now + 100 * HOUR_MS,
+                        plan: sync_core::relay::PlanLimits::default(),
                     };
                     let outs = self
                         .relay

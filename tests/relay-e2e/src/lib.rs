@@ -5,9 +5,11 @@
 //! Owns no sync logic: the client session decides everything; this crate only carries frames.
 
 mod client;
+mod refusal;
 mod relay;
 mod tokens;
 
 pub use client::{Client, connect_status};
+pub use refusal::{Refusal, connect_refusal};
 pub use relay::{HttpResponse, Relay};
 pub use tokens::{DEV_SECRET, TokenSpec, rs256_token};

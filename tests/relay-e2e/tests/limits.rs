@@ -1,0 +1,1 @@
+//! Bounded memory against workerd: fragments, strings, ephemeral messages, queues and rates.
