@@ -26,6 +26,6 @@ bench-client: relay-build bench-client-peers
 # 7 min cold) and the automerge-repo server's npm packages (pinned in package-lock.json).
 bench-client-peers:
 	@[ -d node_modules/@automerge/automerge-repo-storage-nodefs ] && [ -d node_modules/ws ] \
-		|| npm install --no-audit --no-fund
+		|| npm ci --no-audit --no-fund
 	@[ -x $(TESSERA_TOOLS)/y-sweet/bin/y-sweet ] \
 		|| cargo install --root $(TESSERA_TOOLS) y-sweet --version 0.9.1 --locked

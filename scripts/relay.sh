@@ -30,9 +30,9 @@ log() { echo "relay.sh: $*" >&2; }
 install_tools() {
     if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ]; then
         log "npm ci"
-        # npm 11 refuses this lock in `npm ci` over optional platform packages of cbor-extract
-        # that it lists with no version; `npm install` installs the same locked versions.
-        npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2
+        # The lock lists cbor-extract's optional platform packages (absent from the registry
+        # these machines reach; cbor-x works without them) so that `npm ci` accepts it.
+        npm ci --no-audit --no-fund >&2
     fi
     if ! "$TOOLS/bin/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
         log "cargo install worker-build $WORKER_BUILD_VERSION (about 10 min cold)"
