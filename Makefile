@@ -5,10 +5,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Build outputs go to a stable cache outside the clone when there is one, so CI and repeated
-# runs reuse them; without $HOME/.cache, the clone's own target/ works just as well.
-ifneq ($(wildcard $(HOME)/.cache),)
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
+# Build outputs go to a stable cache outside the clone, so CI and repeated runs reuse them. The
+# choice is the same on the first run and every later one: the cache directory is created when
+# it can be, and only when it cannot (no writable $HOME) does the clone's own target/ serve.
+TESSERA_CACHE := $(shell mkdir -p "$(HOME)/.cache/tessera" 2>/dev/null && echo "$(HOME)/.cache/tessera")
+ifneq ($(TESSERA_CACHE),)
+export CARGO_TARGET_DIR ?= $(TESSERA_CACHE)/target
 endif
 # Tools installed by the project (worker-build, wasm-bindgen-cli, ...) live here.
 export TESSERA_TOOLS ?= $(HOME)/.cache/tessera/tools
@@ -16,11 +18,27 @@ export TESSERA_TOOLS ?= $(HOME)/.cache/tessera/tools
 .PHONY: help setup lint wasm-check test test-core bench bench-core demo demo-core
 
 help:
-	@echo "make demo    run the main job: two devices edit offline and sync through the relay"
-	@echo "make test    run every test"
-	@echo "make relay PORT=8787 STATE=.wrangler/state   serve the relay locally"
-	@echo "make bench   run the benchmarks"
-	@echo "make lint    cargo fmt --check and clippy -D warnings"
+	@echo "Setup and checks"
+	@echo "  make demo          the main job: two devices edit offline and sync through the relay in workerd"
+	@echo "  make test          every test (core, relay in workerd, client, interop)"
+	@echo "  make lint          cargo fmt --check and clippy -D warnings"
+	@echo "  make setup         the wasm32 target"
+	@echo "  make wasm-check    builds sync-core for wasm32-unknown-unknown"
+	@echo "Parts of the tests"
+	@echo "  make test-core     sync-core: unit, golden wire, decoder and the seeded simulator"
+	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
+	@echo "  make test-client   client-native tests and the client's workerd suite"
+	@echo "  make test-client-e2e   only the client's workerd suite"
+	@echo "The relay"
+	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
+	@echo "  make relay-build   build the Worker into build/"
+	@echo "  make relay-bundle  the production bundle offline, with its gzipped size"
+	@echo "Demos and benchmarks"
+	@echo "  make demo-core     the demo in one process, no network"
+	@echo "  make bench         every benchmark"
+	@echo "  make bench-core    automerge versions compared"
+	@echo "  make bench-relay   relay room figures next to a naive baseline"
+	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
 
 setup:
 	rustup target add wasm32-unknown-unknown
@@ -45,18 +63,10 @@ bench-core:
 demo-core:
 	cargo run --release -p sync-core --example offline_merge
 
--include mk/*.mk
+include mk/*.mk
 
-# Components add their own targets in mk/<component>.mk; they join `test`, `bench` and `demo`
-# here once their fragment exists.
-HAS_RELAY := $(wildcard mk/relay.mk)
-HAS_CLIENT := $(wildcard mk/client.mk)
-TEST_TARGETS := test-core $(if $(HAS_RELAY),test-relay) $(if $(HAS_CLIENT),test-client)
-BENCH_TARGETS := bench-core $(if $(HAS_RELAY),bench-relay) $(if $(HAS_CLIENT),bench-client)
-DEMO_TARGET := $(if $(HAS_CLIENT),demo-client,demo-core)
+test: test-core test-relay test-client
 
-test: $(TEST_TARGETS)
+bench: bench-core bench-relay bench-client
 
-bench: $(BENCH_TARGETS)
-
-demo: $(DEMO_TARGET)
+demo: demo-client

@@ -19,6 +19,8 @@ test-client-e2e: relay-build
 # one run on loopback (bench/client). The P4/P5 document replays the automerge-paper trace when
 # it is there (BENCH_TRACE), typed text otherwise.
 BENCH_TRACE ?= $(CURDIR)/../shared/data/automerge-paper-edits.json
+# The relay under measurement is the optimized build (wasm-opt), as deployed.
+bench-client: export RELAY_OPT := 1
 bench-client: relay-build bench-client-peers
 	cargo run --release -q -p client-bench -- $(if $(wildcard $(BENCH_TRACE)),--trace $(BENCH_TRACE))
 
@@ -28,4 +30,4 @@ bench-client-peers:
 	@[ -d node_modules/@automerge/automerge-repo-storage-nodefs ] && [ -d node_modules/ws ] \
 		|| npm ci --no-audit --no-fund
 	@[ -x $(TESSERA_TOOLS)/y-sweet/bin/y-sweet ] \
-		|| cargo install --root $(TESSERA_TOOLS) y-sweet --version 0.9.1 --locked
+		|| cargo install --root $(TESSERA_TOOLS)/y-sweet y-sweet --version 0.9.1 --locked
