@@ -12,6 +12,9 @@ TESSERA_CACHE := $(shell mkdir -p "$(HOME)/.cache/tessera" 2>/dev/null && echo "
 ifneq ($(TESSERA_CACHE),)
 export CARGO_TARGET_DIR ?= $(TESSERA_CACHE)/target
 endif
+# The editing history the benchmarks replay; a seeded stand-in when the file is missing.
+BENCH_TRACE ?= $(CURDIR)/../shared/data/automerge-paper-edits.json
+
 # Tools installed by the project (worker-build, wasm-bindgen-cli, ...) live here.
 export TESSERA_TOOLS ?= $(HOME)/.cache/tessera/tools
 

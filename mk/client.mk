@@ -17,12 +17,11 @@ test-client-e2e: relay-build
 # P1 (edit->visible through the relay in workerd, next to y-sweet and the automerge-repo Node
 # server), P4/P5 (reconnect and first sync of a 100k-change document) and P7 (local edits), in
 # one run on loopback (bench/client). The P4/P5 document replays the automerge-paper trace when
-# it is there (BENCH_TRACE), typed text otherwise.
-BENCH_TRACE ?= $(CURDIR)/../shared/data/automerge-paper-edits.json
+# it is there (BENCH_TRACE), a seeded stand-in otherwise; the table says which.
 # The relay under measurement is the optimized build (wasm-opt), as deployed.
 bench-client: export RELAY_OPT := 1
 bench-client: relay-build bench-client-peers
-	cargo run --release -q -p client-bench -- $(if $(wildcard $(BENCH_TRACE)),--trace $(BENCH_TRACE))
+	cargo run --release -q -p client-bench -- --trace $(BENCH_TRACE)
 
 # The peers the bench compares against, installed on first use: y-sweet 0.9.1 (cargo, about
 # 7 min cold) and the automerge-repo server's npm packages (pinned in package-lock.json).

@@ -30,4 +30,4 @@ test-relay: relay-build
 	node tests/relay-e2e/interop.mjs
 
 bench-relay:
-	cargo run --release -p relay-bench -- $(CURDIR)/../shared/data/automerge-paper-edits.json
+	cargo run --release -p relay-bench -- $(BENCH_TRACE)

@@ -13,7 +13,8 @@
 //!
 //! Usage: `tessera-bench [--quick] [--trace automerge-paper-edits.json]`. `--quick` shrinks the
 //! workloads for a smoke run; `--trace` makes the P4/P5 document the first edits of that
-//! trace (otherwise it is typed repetitive text, which compresses unrealistically well).
+//! trace; without it, or when the file is missing, a seeded stand-in typist
+//! (`editing-trace`), and the table says which one.
 
 mod http;
 mod p1_tessera;
@@ -23,7 +24,6 @@ mod p7;
 mod page;
 mod peers;
 mod report;
-mod trace;
 
 use std::time::Duration;
 
@@ -63,16 +63,15 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     // `create` and `add_block` are the document's first two changes.
     let n = sizes.p45_changes - 2;
-    let (edits, source) = match &trace {
-        Some(path) => (trace::load(path, n)?, "the automerge-paper trace"),
-        None => (trace::typed(n), "typed repetitive text"),
-    };
-    let table = rt.block_on(run(sizes, edits, source))?;
+    let trace = trace.unwrap_or_else(|| std::path::PathBuf::from(editing_trace::DEFAULT_PATH));
+    let (edits, source) = editing_trace::load_or_stand_in(&trace, n)?;
+    let source = source.to_string();
+    let table = rt.block_on(run(sizes, edits, &source))?;
     table.print();
     Ok(())
 }
 
-async fn run(sizes: Sizes, edits: Vec<trace::Edit>, source: &str) -> anyhow::Result<Table> {
+async fn run(sizes: Sizes, edits: Vec<editing_trace::Edit>, source: &str) -> anyhow::Result<Table> {
     let scratch = peers::Scratch::new()?;
     let mut table = Table::default();
 

@@ -21,7 +21,7 @@ use crate::Rows;
 use crate::page;
 use crate::peers::Scratch;
 use crate::report::{Row, bytes, ms};
-use crate::trace::Edit;
+use editing_trace::Edit;
 
 /// What one run saw.
 #[derive(Debug)]

@@ -23,13 +23,16 @@ use sync_core::protocol::DocumentId;
 use sync_core::relay::{RelayRoom, RoomConfig, RoomInput, StoredRoom, StoredSnapshot};
 
 const MIB: f64 = 1024.0 * 1024.0;
-const DEFAULT_TRACE: &str = "../shared/data/automerge-paper-edits.json";
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let trace = args.next().unwrap_or_else(|| DEFAULT_TRACE.to_string());
-    let raw = std::fs::read_to_string(&trace).unwrap_or_else(|e| panic!("{trace}: {e}"));
-    let edits: Vec<Vec<serde_json::Value>> = serde_json::from_str(&raw).expect("trace JSON");
+    let trace = args
+        .next()
+        .unwrap_or_else(|| editing_trace::DEFAULT_PATH.to_string());
+    let (edits, source) =
+        editing_trace::load_or_stand_in(std::path::Path::new(&trace), editing_trace::PAPER_EDITS)
+            .unwrap_or_else(|e| panic!("{e}"));
+    println!("history: {source}");
     let batch = 1000usize;
 
     // The full history, one change per edit.
@@ -40,10 +43,8 @@ fn main() {
         .expect("text");
     doc.commit();
     for e in &edits {
-        let pos = e[0].as_u64().expect("pos") as usize;
-        let del = e[1].as_u64().expect("del") as isize;
-        let ins: String = e[2..].iter().filter_map(|v| v.as_str()).collect();
-        doc.splice_text(&text, pos, del, &ins).expect("splice");
+        doc.splice_text(&text, e.pos, e.del as isize, &e.text)
+            .expect("splice");
         doc.commit();
     }
     let snapshot = doc.save();
