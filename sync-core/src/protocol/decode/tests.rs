@@ -614,10 +614,12 @@ fn ids_over_the_limit_are_too_long_in_every_encoding() {
     use crate::protocol::limits::MAX_ID_LEN;
     let ok = "p".repeat(MAX_ID_LEN);
     let long = "p".repeat(MAX_ID_LEN + 1);
-    let too_long = Err(DecodeError::TooLong {
+    let error = DecodeError::TooLong {
         field: "senderId",
         max: MAX_ID_LEN,
-    });
+    };
+    assert_eq!(error.error_code(), ErrorCode::BadMessage);
+    let too_long = Err(error);
     assert!(Message::decode(&join_with_sender(|e| e.str(&ok).map(|_| ()))).is_ok());
     assert_eq!(
         Message::decode(&join_with_sender(|e| e.str(&long).map(|_| ()))),
@@ -644,7 +646,6 @@ fn ids_over_the_limit_are_too_long_in_every_encoding() {
         Message::decode(&join_with_sender(|e| e.bytes(&binary).map(|_| ()))),
         too_long
     );
-    assert_eq!(too_long.unwrap_err().error_code(), ErrorCode::BadMessage);
 }
 
 #[test]
