@@ -29,7 +29,7 @@ use super::limits as l;
 use super::message::{HeadsInfo, Message, PeerMetadata, keys as k, type_names as t};
 use super::read::{self, Result, TextOrBytes};
 
-/// The largest frame [`Message::decode`] accepts; matches the [`Reassembler`](super::Reassembler)
+/// The largest frame [`Message::decode`] accepts; above the [`Reassembler`](super::Reassembler)
 /// default, so any frame we would reassemble also decodes.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 

@@ -23,6 +23,22 @@ fn new_doc() -> DocumentId {
     DocumentId::from_random_bytes(nanos.to_le_bytes())
 }
 
+/// `PLANS` with the `free` plan's rates set to `peer_messages` per connection and otherwise far
+/// above anything a test sends, so that only the bound under test can refuse.
+fn plans(peer_messages: u64) -> String {
+    let big = 1u64 << 40;
+    format!(
+        concat!(
+            "PLANS={{",
+            r#""free":{{"max_docs":100,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60,"#,
+            r#""peer_messages_per_sec":{peer},"peer_bytes_per_sec":{big},"tenant_messages_per_sec":100000,"tenant_bytes_per_sec":{big}}}"#,
+            "}}"
+        ),
+        big = big,
+        peer = peer_messages,
+    )
+}
+
 fn fragment(message_id: u64, index: u32, count: u32, len: usize) -> Message {
     Message::Fragment {
         message_id,
@@ -137,21 +153,23 @@ impl Honest {
 
 #[tokio::test(flavor = "current_thread")]
 async fn fragments_over_the_per_peer_bounds_are_refused_and_others_keep_syncing() {
-    let relay = Relay::start("limits-frag-peer", &[]);
+    // Rates out of the way: 9 MB in a second is over the default byte rate.
+    let plans = plans(100_000);
+    let relay = Relay::start("limits-frag-peer", &[plans.as_str()]);
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let url = relay.doc_url(&doc.to_string(), &token);
     let mut honest = Honest::start(&relay, doc, &token).await;
 
-    // Many partial messages at once, each tiny.
+    // Six partial messages at once, each tiny.
     let mut many = RawPeer::joined(&url, "many-partials").await;
-    for id in 0..16 {
+    for id in 0..6 {
         if !many.send(&fragment(id, 0, 2, 10)).await {
             break;
         }
     }
-    let r = refused(&mut many, "16 partial messages").await;
-    assert_code(&r, "payload_too_large", "16 partial messages");
+    let r = refused(&mut many, "6 partial messages").await;
+    assert_code(&r, "payload_too_large", "6 partial messages");
 
     // One partial message growing past the per-peer byte bound, in legal-size frames.
     let mut big = RawPeer::joined(&url, "big-partial").await;
@@ -168,7 +186,8 @@ async fn fragments_over_the_per_peer_bounds_are_refused_and_others_keep_syncing(
 
 #[tokio::test(flavor = "current_thread")]
 async fn fragments_over_the_room_bound_are_refused_and_others_keep_syncing() {
-    let relay = Relay::start("limits-frag-room", &[]);
+    let plans = plans(100_000);
+    let relay = Relay::start("limits-frag-room", &[plans.as_str()]);
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let url = relay.doc_url(&doc.to_string(), &token);
@@ -326,16 +345,7 @@ async fn a_spoofed_ephemeral_sender_is_not_delivered_and_nothing_is_stored() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_message_flood_over_the_plan_rate_is_rate_limited_and_others_keep_syncing() {
-    let big = 1u64 << 40;
-    let plans = format!(
-        concat!(
-            "PLANS={{",
-            r#""free":{{"max_docs":100,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60,"#,
-            r#""peer_messages_per_sec":20,"peer_bytes_per_sec":{big},"tenant_messages_per_sec":100000,"tenant_bytes_per_sec":{big}}}"#,
-            "}}"
-        ),
-        big = big
-    );
+    let plans = plans(20);
     let relay = Relay::start("limits-rate", &[plans.as_str()]);
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
