@@ -26,16 +26,22 @@ fn new_doc() -> DocumentId {
 /// `PLANS` with the `free` plan's rates set to `peer_messages` per connection and otherwise far
 /// above anything a test sends, so that only the bound under test can refuse.
 fn plans(peer_messages: u64) -> String {
+    plans_with(peer_messages, 100_000)
+}
+
+/// `PLANS` with `peer_messages` per connection and `tenant_messages` per tenant in a room.
+fn plans_with(peer_messages: u64, tenant_messages: u64) -> String {
     let big = 1u64 << 40;
     format!(
         concat!(
             "PLANS={{",
             r#""free":{{"max_docs":100,"max_stored_bytes":{big},"max_change_bytes_per_window":{big},"window_secs":60,"#,
-            r#""peer_messages_per_sec":{peer},"peer_bytes_per_sec":{big},"tenant_messages_per_sec":100000,"tenant_bytes_per_sec":{big}}}"#,
+            r#""peer_messages_per_sec":{peer},"peer_bytes_per_sec":{big},"tenant_messages_per_sec":{tenant},"tenant_bytes_per_sec":{big}}}"#,
             "}}"
         ),
         big = big,
         peer = peer_messages,
+        tenant = tenant_messages,
     )
 }
 
@@ -366,4 +372,40 @@ async fn a_message_flood_over_the_plan_rate_is_rate_limited_and_others_keep_sync
     );
 
     honest.check("after the flood").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_tenant_rate_covers_all_its_connections_to_a_document() {
+    // Each connection may send 1000 a second, all of the tenant's together 30.
+    let plans = plans_with(1000, 30);
+    let relay = Relay::start("limits-tenant-rate", &[plans.as_str()]);
+    let doc = new_doc();
+    let url = relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint());
+    let mut first = RawPeer::joined(&url, "first").await;
+    for _ in 0..20 {
+        first.send(&subscribe(doc, "first")).await;
+    }
+    // The first connection alone stays under the tenant's rate: its last request is answered.
+    let mut answered = 0;
+    while answered < 20 {
+        match first.next(T).await {
+            // Every request without changes is answered with an `ack` of what is durable.
+            Next::Message(Message::Ack { .. }) => answered += 1,
+            Next::Message(_) => {}
+            other => panic!("the first connection was not served: {other:?}"),
+        }
+    }
+    let mut second = RawPeer::joined(&url, "second").await;
+    for _ in 0..20 {
+        if !second.send(&subscribe(doc, "second")).await {
+            break;
+        }
+    }
+    let r = refused(&mut second, "40 messages of one tenant at once").await;
+    assert_code(&r, "rate_limited", "40 messages of one tenant at once");
+    assert!(
+        r.retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 1000),
+        "retryAfterMs: {r:?}"
+    );
+    assert!(r.message.contains("tenant"), "{r:?}");
 }
