@@ -340,7 +340,7 @@ impl DocSync {
             return self.drop_connection(now);
         };
         if let Message::Fragment { .. } = message {
-            match self.reassembler.accept(&message) {
+            match self.reassembler.accept(now, &message) {
                 Ok(Some(whole)) => self.on_frame(now, &whole),
                 Ok(None) => {}
                 Err(_) => self.drop_connection(now),

@@ -12,6 +12,9 @@
 //! - `supportedProtocolVersions` as an array or a single string;
 //! - keys in any order; a repeated key takes its last value, as a JS object would;
 //! - unknown `type`s decode to [`Message::Unknown`] without looking at other keys.
+//!
+//! Not tolerated: strings and lists beyond the bounds in `limits.rs` (a 100 kB peer id, a
+//! thousand protocol versions), which are [`DecodeError::TooLong`] / [`DecodeError::TooMany`].
 
 #[cfg(test)]
 mod tests;
@@ -22,10 +25,11 @@ use minicbor::Decoder;
 
 use super::error_code::ErrorCode;
 use super::ids::{BadDocumentId, DocumentId, PeerId, StorageId};
+use super::limits as l;
 use super::message::{HeadsInfo, Message, PeerMetadata, keys as k, type_names as t};
 use super::read::{self, Result, TextOrBytes};
 
-/// The largest frame [`Message::decode`] accepts; matches the [`Reassembler`](super::Reassembler)
+/// The largest frame [`Message::decode`] accepts; above the [`Reassembler`](super::Reassembler)
 /// default, so any frame we would reassemble also decodes.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 
@@ -62,6 +66,23 @@ pub enum DecodeError {
     /// Bytes follow the message map; a frame carries exactly one message.
     #[error("{0} trailing bytes after the message")]
     TrailingBytes(usize),
+    /// A string (or byte string) field is longer than its bound in
+    /// [`limits`](super::limits); no real peer sends one, so the peer is broken or hostile.
+    #[error("field {field:?} is longer than {max} bytes")]
+    TooLong {
+        /// The field's wire key (`"key"` for a map key).
+        field: &'static str,
+        /// The bound.
+        max: usize,
+    },
+    /// A list or map field has more entries than its bound in [`limits`](super::limits).
+    #[error("field {field:?} has more than {max} entries")]
+    TooMany {
+        /// The field's wire key.
+        field: &'static str,
+        /// The bound.
+        max: usize,
+    },
     /// The frame is larger than the limit given to [`Message::decode_with_limit`].
     #[error("frame of {len} bytes exceeds the limit of {max}")]
     TooLarge {
@@ -145,7 +166,7 @@ fn find_type(frame: &[u8]) -> Result<String> {
     let mut d = Decoder::new(frame);
     top_level_map(&mut d, |d, key| {
         if key == k::TYPE {
-            type_name = Some(read::text(d, k::TYPE)?.into_owned());
+            type_name = Some(read::text(d, k::TYPE, l::MAX_TYPE_LEN)?.into_owned());
             Ok(())
         } else {
             read::skip(d)
@@ -233,14 +254,18 @@ impl Fields {
             k::TARGET_ID => self.target_id = optional(d, |d| peer_id(d, k::TARGET_ID))?,
             k::DOCUMENT_ID => self.document_id = optional(d, document_id)?,
             k::DATA => {
-                self.data = optional(d, |d| Ok(read::bytes(d, k::DATA)?.into_owned()))?;
+                // Bounded by the frame itself: `data` is what frames are for.
+                self.data = optional(d, |d| Ok(read::bytes(d, k::DATA, usize::MAX)?.into_owned()))?;
             }
             k::SUPPORTED_PROTOCOL_VERSIONS => {
                 self.supported_protocol_versions = optional(d, protocol_versions)?;
             }
             k::SELECTED_PROTOCOL_VERSION => {
                 self.selected_protocol_version = optional(d, |d| {
-                    Ok(read::text(d, k::SELECTED_PROTOCOL_VERSION)?.into_owned())
+                    Ok(
+                        read::text(d, k::SELECTED_PROTOCOL_VERSION, l::MAX_VERSION_LEN)?
+                            .into_owned(),
+                    )
                 })?;
             }
             k::PEER_METADATA => {
@@ -249,22 +274,27 @@ impl Fields {
             k::METADATA => self.metadata = optional(d, |d| metadata(d, k::METADATA))?,
             k::COUNT => self.count = optional(d, |d| read::uint(d, k::COUNT))?,
             k::SESSION_ID => {
-                self.session_id = optional(d, |d| Ok(read::text(d, k::SESSION_ID)?.into_owned()))?;
+                self.session_id = optional(d, |d| {
+                    Ok(read::text(d, k::SESSION_ID, l::MAX_SESSION_ID_LEN)?.into_owned())
+                })?;
             }
             k::ADD => self.add = optional(d, |d| storage_ids(d, k::ADD))?,
             k::REMOVE => self.remove = optional(d, |d| storage_ids(d, k::REMOVE))?,
             k::NEW_HEADS => self.new_heads = optional(d, new_heads)?,
             k::MESSAGE => {
-                self.message = optional(d, |d| Ok(read::text(d, k::MESSAGE)?.into_owned()))?;
+                self.message = optional(d, |d| {
+                    Ok(read::text(d, k::MESSAGE, l::MAX_ERROR_MESSAGE_LEN)?.into_owned())
+                })?;
             }
             // A code this build does not know reads as `None`: the error still gets through.
             k::CODE => {
-                self.code = optional(d, |d| read::text(d, k::CODE))?.and_then(|c| c.parse().ok());
+                self.code = optional(d, |d| read::text(d, k::CODE, l::MAX_CODE_LEN))?
+                    .and_then(|c| c.parse().ok());
             }
             k::RETRY_AFTER_MS => {
                 self.retry_after_ms = optional(d, |d| read::uint(d, k::RETRY_AFTER_MS))?;
             }
-            k::HEADS => self.heads = optional(d, |d| texts(d, k::HEADS))?,
+            k::HEADS => self.heads = optional(d, heads)?,
             k::MESSAGE_ID => self.message_id = optional(d, |d| read::uint(d, k::MESSAGE_ID))?,
             k::INDEX => self.index = optional(d, |d| read::uint(d, k::INDEX))?,
             _ => read::skip(d)?,
@@ -372,34 +402,46 @@ fn storage_id(d: &mut Decoder<'_>, field: &'static str) -> Result<StorageId> {
 }
 
 fn document_id(d: &mut Decoder<'_>) -> Result<DocumentId> {
-    Ok(match read::text_or_bytes(d, k::DOCUMENT_ID)? {
-        TextOrBytes::Text(s) => DocumentId::parse_url_or_id(&s)?,
-        TextOrBytes::Bytes(b) => DocumentId::try_from_slice(&b)?,
-    })
+    Ok(
+        match read::text_or_bytes(d, k::DOCUMENT_ID, l::MAX_DOCUMENT_ID_TEXT_LEN)? {
+            TextOrBytes::Text(s) => DocumentId::parse_url_or_id(&s)?,
+            TextOrBytes::Bytes(b) => DocumentId::try_from_slice(&b)?,
+        },
+    )
 }
 
-fn texts(d: &mut Decoder<'_>, field: &'static str) -> Result<Vec<String>> {
+/// An array of at most `max` strings of at most `max_len` bytes each.
+fn texts(
+    d: &mut Decoder<'_>,
+    field: &'static str,
+    max: usize,
+    max_len: usize,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    read::array(d, field, |d| {
-        out.push(read::text(d, field)?.into_owned());
+    read::array(d, field, max, |d| {
+        out.push(read::text(d, field, max_len)?.into_owned());
         Ok(())
     })?;
     Ok(out)
+}
+
+fn heads(d: &mut Decoder<'_>) -> Result<Vec<String>> {
+    texts(d, k::HEADS, l::MAX_HEADS, l::MAX_HEAD_LEN)
 }
 
 /// The README's CDDL says a single version string, the JS client sends an array; take both.
 fn protocol_versions(d: &mut Decoder<'_>) -> Result<Vec<String>> {
     let field = k::SUPPORTED_PROTOCOL_VERSIONS;
     if read::is_text(d)? {
-        Ok(vec![read::text(d, field)?.into_owned()])
+        Ok(vec![read::text(d, field, l::MAX_VERSION_LEN)?.into_owned()])
     } else {
-        texts(d, field)
+        texts(d, field, l::MAX_VERSIONS, l::MAX_VERSION_LEN)
     }
 }
 
 fn storage_ids(d: &mut Decoder<'_>, field: &'static str) -> Result<Vec<StorageId>> {
     let mut out = Vec::new();
-    read::array(d, field, |d| {
+    read::array(d, field, l::MAX_STORAGE_IDS, |d| {
         out.push(storage_id(d, field)?);
         Ok(())
     })?;
@@ -429,13 +471,13 @@ fn metadata(d: &mut Decoder<'_>, field: &'static str) -> Result<PeerMetadata> {
 
 fn new_heads(d: &mut Decoder<'_>) -> Result<BTreeMap<StorageId, HeadsInfo>> {
     let mut out = BTreeMap::new();
-    read::map(d, k::NEW_HEADS, |d| {
+    read::map_max(d, k::NEW_HEADS, l::MAX_HEADS_STORAGES, |d| {
         let storage = storage_id(d, k::NEW_HEADS)?;
         let mut heads = None;
         let mut timestamp = None;
         read::map(d, k::NEW_HEADS, |d| {
             match read::key(d)?.as_deref() {
-                Some(k::HEADS) => heads = Some(texts(d, k::HEADS)?),
+                Some(k::HEADS) => heads = Some(self::heads(d)?),
                 Some(k::TIMESTAMP) => timestamp = Some(read::uint(d, k::TIMESTAMP)?),
                 Some(_) => read::skip(d)?,
                 None => {}

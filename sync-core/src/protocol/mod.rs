@@ -23,6 +23,7 @@ mod error_code;
 mod fragment;
 mod http_refusal;
 mod ids;
+pub mod limits;
 mod message;
 mod read;
 mod reassemble;

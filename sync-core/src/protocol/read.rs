@@ -3,6 +3,8 @@
 //!
 //! Every reader consumes at least one byte per element it produces and only allocates for bytes
 //! it has read, so memory stays proportional to the input even when a length prefix lies.
+//! Strings are also bounded by a maximum length each caller passes (see `limits.rs`), checked
+//! before anything is copied, and chunk by chunk for indefinite-length strings.
 
 use std::borrow::Cow;
 
@@ -10,6 +12,7 @@ use minicbor::Decoder;
 use minicbor::data::Type;
 
 use super::decode::DecodeError;
+use super::limits::{MAX_ID_LEN, MAX_KEY_LEN};
 
 pub(super) type Result<T> = std::result::Result<T, DecodeError>;
 
@@ -52,14 +55,32 @@ pub(super) fn is_text(d: &mut Decoder<'_>) -> Result<bool> {
     Ok(matches!(skip_tags(d)?, Type::String | Type::StringIndef))
 }
 
-/// A text string, definite or indefinite (chunked) length.
-pub(super) fn text<'b>(d: &mut Decoder<'b>, field: &'static str) -> Result<Cow<'b, str>> {
+fn too_long(field: &'static str, max: usize) -> DecodeError {
+    DecodeError::TooLong { field, max }
+}
+
+/// A text string of at most `max` bytes, definite or indefinite (chunked) length.
+pub(super) fn text<'b>(
+    d: &mut Decoder<'b>,
+    field: &'static str,
+    max: usize,
+) -> Result<Cow<'b, str>> {
     match skip_tags(d)? {
-        Type::String => Ok(Cow::Borrowed(d.str()?)),
+        Type::String => {
+            let s = d.str()?;
+            if s.len() > max {
+                return Err(too_long(field, max));
+            }
+            Ok(Cow::Borrowed(s))
+        }
         Type::StringIndef => {
             let mut out = String::new();
             for chunk in d.str_iter()? {
-                out.push_str(chunk?);
+                let chunk = chunk?;
+                if out.len() + chunk.len() > max {
+                    return Err(too_long(field, max));
+                }
+                out.push_str(chunk);
             }
             Ok(Cow::Owned(out))
         }
@@ -67,14 +88,28 @@ pub(super) fn text<'b>(d: &mut Decoder<'b>, field: &'static str) -> Result<Cow<'
     }
 }
 
-/// A byte string, definite or indefinite (chunked) length.
-pub(super) fn bytes<'b>(d: &mut Decoder<'b>, field: &'static str) -> Result<Cow<'b, [u8]>> {
+/// A byte string of at most `max` bytes, definite or indefinite (chunked) length.
+pub(super) fn bytes<'b>(
+    d: &mut Decoder<'b>,
+    field: &'static str,
+    max: usize,
+) -> Result<Cow<'b, [u8]>> {
     match skip_tags(d)? {
-        Type::Bytes => Ok(Cow::Borrowed(d.bytes()?)),
+        Type::Bytes => {
+            let b = d.bytes()?;
+            if b.len() > max {
+                return Err(too_long(field, max));
+            }
+            Ok(Cow::Borrowed(b))
+        }
         Type::BytesIndef => {
             let mut out = Vec::new();
             for chunk in d.bytes_iter()? {
-                out.extend_from_slice(chunk?);
+                let chunk = chunk?;
+                if out.len() + chunk.len() > max {
+                    return Err(too_long(field, max));
+                }
+                out.extend_from_slice(chunk);
             }
             Ok(Cow::Owned(out))
         }
@@ -91,24 +126,30 @@ pub(super) enum TextOrBytes<'b> {
 pub(super) fn text_or_bytes<'b>(
     d: &mut Decoder<'b>,
     field: &'static str,
+    max: usize,
 ) -> Result<TextOrBytes<'b>> {
     match skip_tags(d)? {
-        Type::Bytes | Type::BytesIndef => bytes(d, field).map(TextOrBytes::Bytes),
-        _ => text(d, field).map(TextOrBytes::Text),
+        Type::Bytes | Type::BytesIndef => bytes(d, field, max).map(TextOrBytes::Bytes),
+        _ => text(d, field, max).map(TextOrBytes::Text),
     }
 }
 
 /// A peer or storage id. Some peers send ids as byte strings: those that are valid UTF-8 are
 /// taken as that text (what the sender would have sent as a string), any others as lowercase
 /// hex. Either way the id is re-encoded as text, so replies address the same string every time.
+/// The text form is at most [`MAX_ID_LEN`] long (so hex ids at most half that many bytes).
 pub(super) fn id_text(d: &mut Decoder<'_>, field: &'static str) -> Result<String> {
-    Ok(match text_or_bytes(d, field)? {
+    let id = match text_or_bytes(d, field, MAX_ID_LEN)? {
         TextOrBytes::Text(s) => s.into_owned(),
         TextOrBytes::Bytes(b) => match std::str::from_utf8(&b) {
             Ok(s) => s.to_owned(),
             Err(_) => hex::encode(&b),
         },
-    })
+    };
+    if id.len() > MAX_ID_LEN {
+        return Err(too_long(field, MAX_ID_LEN));
+    }
+    Ok(id)
 }
 
 /// A non-negative integer. JS numbers may arrive as floats (cbor-x writes integers beyond 32
@@ -140,21 +181,51 @@ pub(super) fn boolean(d: &mut Decoder<'_>, field: &'static str) -> Result<bool> 
     }
 }
 
-/// Calls `item` once per element of an array, definite or indefinite length.
+/// Calls `item` once per element of an array of at most `max` elements, definite or indefinite
+/// length.
 pub(super) fn array<'b>(
     d: &mut Decoder<'b>,
     field: &'static str,
+    max: usize,
     mut item: impl FnMut(&mut Decoder<'b>) -> Result<()>,
 ) -> Result<()> {
     match skip_tags(d)? {
         Type::Array | Type::ArrayIndef => {}
         _ => return Err(DecodeError::WrongType { field }),
     }
+    let too_many = DecodeError::TooMany { field, max };
     match d.array()? {
+        Some(n) if n > max as u64 => Err(too_many),
         // A lying length just runs out of input: each element reads at least one byte.
         Some(n) => (0..n).try_for_each(|_| item(d)),
-        None => until_break(d, item),
+        None => {
+            let mut seen = 0usize;
+            until_break(d, |d| {
+                seen += 1;
+                if seen > max {
+                    return Err(too_many.clone());
+                }
+                item(d)
+            })
+        }
     }
+}
+
+/// Like [`map`], for maps of at most `max` entries.
+pub(super) fn map_max<'b>(
+    d: &mut Decoder<'b>,
+    field: &'static str,
+    max: usize,
+    mut entry: impl FnMut(&mut Decoder<'b>) -> Result<()>,
+) -> Result<()> {
+    let mut seen = 0usize;
+    map(d, field, |d| {
+        seen += 1;
+        if seen > max {
+            return Err(DecodeError::TooMany { field, max });
+        }
+        entry(d)
+    })
 }
 
 /// Calls `entry` once per key/value pair of a map, definite or indefinite length; `entry` must
@@ -192,7 +263,7 @@ fn until_break<'b>(
 /// their value and `None` is returned.
 pub(super) fn key<'b>(d: &mut Decoder<'b>) -> Result<Option<Cow<'b, str>>> {
     match skip_tags(d)? {
-        Type::String | Type::StringIndef => text(d, "key").map(Some),
+        Type::String | Type::StringIndef => text(d, "key", MAX_KEY_LEN).map(Some),
         _ => {
             skip(d)?;
             skip(d)?;

@@ -1,31 +1,37 @@
 //! Putting `fragment` messages back together, with hard memory limits: fragments come from
 //! peers, and a peer that starts many large messages and never finishes them must not be able to
 //! grow the relay (a Durable Object has 128 MB in total).
+//!
+//! Each partial message remembers when its last fragment arrived (the caller passes `now`), so
+//! a caller can drop the ones a peer abandoned with [`Reassembler::expire`].
 
 use std::collections::BTreeMap;
 
 use super::error_code::ErrorCode;
 use super::message::Message;
+use crate::io::Millis;
 
 /// Bounds on what a [`Reassembler`] buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReassemblyLimits {
     /// Bytes buffered across all partial messages at once; also the largest frame that can be
-    /// reassembled. Default 64 MiB.
+    /// reassembled. Default 4 MiB: the largest change a relay accepts (under 2 MB, one storage
+    /// row) fits twice, and ten connections cannot fill an isolate.
     pub max_total_bytes: usize,
-    /// Partial messages in progress at once. Default 8.
+    /// Partial messages in progress at once. Default 4: a Tessera peer sends one fragmented
+    /// frame after the other, so more than one at a time is already unusual.
     pub max_partial_messages: usize,
     /// Fragments one message may be cut into. Bounds the bookkeeping per message independently
-    /// of the byte limit (tiny fragments cost more to track than they carry). Default 4096.
+    /// of the byte limit (tiny fragments cost more to track than they carry). Default 1024.
     pub max_fragments: u32,
 }
 
 impl Default for ReassemblyLimits {
     fn default() -> Self {
         Self {
-            max_total_bytes: 64 * 1024 * 1024,
-            max_partial_messages: 8,
-            max_fragments: 4096,
+            max_total_bytes: 4 * 1024 * 1024,
+            max_partial_messages: 4,
+            max_fragments: 1024,
         }
     }
 }
@@ -128,13 +134,16 @@ struct Partial {
     /// must not decide how much we allocate.
     pieces: BTreeMap<u32, Vec<u8>>,
     bytes: usize,
+    /// When the last fragment of this message arrived.
+    touched: Millis,
 }
 
 /// Collects `fragment` messages of one connection and returns each frame once all of its
 /// fragments have arrived, in any order and interleaved with other fragmented frames.
 ///
-/// It keeps no clock: a shell that wants to expire stale partial messages calls
-/// [`discard`](Self::discard) or [`clear`](Self::clear) itself (for example on disconnect).
+/// It keeps no clock: every fragment comes with `now`, and the owner drops abandoned partial
+/// messages with [`expire`](Self::expire) (or all of them with [`clear`](Self::clear), for
+/// example on disconnect).
 #[derive(Debug, Default)]
 pub struct Reassembler {
     limits: ReassemblyLimits,
@@ -152,29 +161,34 @@ impl Reassembler {
         }
     }
 
-    /// Accepts a decoded `fragment` message; see [`push`](Self::push).
-    pub fn accept(&mut self, message: &Message) -> Result<Option<Vec<u8>>, ReassemblyError> {
+    /// Accepts a decoded `fragment` message at time `now`; see [`push`](Self::push).
+    pub fn accept(
+        &mut self,
+        now: Millis,
+        message: &Message,
+    ) -> Result<Option<Vec<u8>>, ReassemblyError> {
         match message {
             Message::Fragment {
                 message_id,
                 index,
                 count,
                 data,
-            } => self.push(*message_id, *index, *count, data),
+            } => self.push(now, *message_id, *index, *count, data),
             _ => Err(ReassemblyError::NotAFragment),
         }
     }
 
-    /// Adds one fragment. Returns the whole frame when this was the last missing fragment of
-    /// `message_id`, `None` while fragments are still missing.
+    /// Adds one fragment, received at `now`. Returns the whole frame when this was the last
+    /// missing fragment of `message_id`, `None` while fragments are still missing.
     pub fn push(
         &mut self,
+        now: Millis,
         message_id: u64,
         index: u32,
         count: u32,
         data: &[u8],
     ) -> Result<Option<Vec<u8>>, ReassemblyError> {
-        let result = self.push_inner(message_id, index, count, data);
+        let result = self.push_inner(now, message_id, index, count, data);
         if result.is_err() {
             self.discard(message_id);
         }
@@ -183,6 +197,7 @@ impl Reassembler {
 
     fn push_inner(
         &mut self,
+        now: Millis,
         message_id: u64,
         index: u32,
         count: u32,
@@ -241,7 +256,9 @@ impl Reassembler {
             count,
             pieces: BTreeMap::new(),
             bytes: 0,
+            touched: now,
         });
+        partial.touched = partial.touched.max(now);
         partial.pieces.insert(index, data.to_vec());
         partial.bytes += data.len();
         self.buffered += data.len();
@@ -268,6 +285,28 @@ impl Reassembler {
             }
             None => false,
         }
+    }
+
+    /// Drops every partial message whose last fragment arrived `idle_ms` or more before `now`,
+    /// and returns how many it dropped. Their fragments are gone: if the peer sends the rest
+    /// later, those start a new partial message that can never complete, and expire in turn.
+    pub fn expire(&mut self, now: Millis, idle_ms: u64) -> usize {
+        let stale: Vec<u64> = self
+            .partials
+            .iter()
+            .filter(|(_, p)| p.touched.saturating_add(idle_ms) <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &stale {
+            self.discard(*id);
+        }
+        stale.len()
+    }
+
+    /// When the partial message idle the longest last received a fragment; `None` when there
+    /// is none. It expires at this time plus the idle limit.
+    pub fn oldest_activity(&self) -> Option<Millis> {
+        self.partials.values().map(|p| p.touched).min()
     }
 
     /// Drops every partial message.
@@ -317,7 +356,7 @@ mod tests {
             .flat_map(|(x, y)| [x, y])
             .chain(fa.iter().skip(fb.len()))
         {
-            if let Some(frame) = r.accept(m).unwrap() {
+            if let Some(frame) = r.accept(0, m).unwrap() {
                 done.push(frame);
             }
         }
@@ -329,8 +368,8 @@ mod tests {
     #[test]
     fn single_fragment_returns_at_once() {
         let mut r = Reassembler::default();
-        assert_eq!(r.push(9, 0, 1, b"abc"), Ok(Some(b"abc".to_vec())));
-        assert_eq!(r.push(9, 0, 1, b""), Ok(Some(Vec::new())));
+        assert_eq!(r.push(0, 9, 0, 1, b"abc"), Ok(Some(b"abc".to_vec())));
+        assert_eq!(r.push(0, 9, 0, 1, b""), Ok(Some(Vec::new())));
         assert_eq!(r.partial_messages(), 0);
     }
 
@@ -338,20 +377,20 @@ mod tests {
     fn inconsistent_fragments_are_errors_and_free_memory() {
         let mut r = Reassembler::default();
         assert_eq!(
-            r.push(1, 0, 0, b"x"),
+            r.push(0, 1, 0, 0, b"x"),
             Err(ReassemblyError::ZeroCount { message_id: 1 })
         );
         assert_eq!(
-            r.push(1, 3, 3, b"x"),
+            r.push(0, 1, 3, 3, b"x"),
             Err(ReassemblyError::IndexOutOfRange {
                 message_id: 1,
                 index: 3,
                 count: 3
             })
         );
-        assert_eq!(r.push(1, 0, 3, b"x"), Ok(None));
+        assert_eq!(r.push(0, 1, 0, 3, b"x"), Ok(None));
         assert_eq!(
-            r.push(1, 1, 4, b"x"),
+            r.push(0, 1, 1, 4, b"x"),
             Err(ReassemblyError::CountMismatch {
                 message_id: 1,
                 expected: 3,
@@ -359,9 +398,9 @@ mod tests {
             })
         );
         assert_eq!(r.buffered_bytes(), 0);
-        assert_eq!(r.push(1, 0, 3, b"x"), Ok(None));
+        assert_eq!(r.push(0, 1, 0, 3, b"x"), Ok(None));
         assert_eq!(
-            r.push(1, 0, 3, b"x"),
+            r.push(0, 1, 0, 3, b"x"),
             Err(ReassemblyError::Duplicate {
                 message_id: 1,
                 index: 0
@@ -369,16 +408,19 @@ mod tests {
         );
         assert_eq!(r.partial_messages(), 0);
         assert_eq!(
-            r.push(1, 0, 3, b""),
+            r.push(0, 1, 0, 3, b""),
             Err(ReassemblyError::EmptyFragment {
                 message_id: 1,
                 index: 0
             })
         );
         assert_eq!(
-            r.accept(&Message::Leave {
-                sender_id: "p".into()
-            }),
+            r.accept(
+                0,
+                &Message::Leave {
+                    sender_id: "p".into()
+                }
+            ),
             Err(ReassemblyError::NotAFragment)
         );
     }
@@ -391,21 +433,21 @@ mod tests {
             max_fragments: 5,
         });
         assert_eq!(
-            r.push(1, 0, 6, b"x"),
+            r.push(0, 1, 0, 6, b"x"),
             Err(ReassemblyError::TooManyFragments {
                 message_id: 1,
                 count: 6,
                 max: 5
             })
         );
-        assert_eq!(r.push(1, 0, 2, b"aaaa"), Ok(None));
-        assert_eq!(r.push(2, 0, 2, b"bbbb"), Ok(None));
+        assert_eq!(r.push(0, 1, 0, 2, b"aaaa"), Ok(None));
+        assert_eq!(r.push(0, 2, 0, 2, b"bbbb"), Ok(None));
         assert_eq!(
-            r.push(3, 0, 2, b"c"),
+            r.push(0, 3, 0, 2, b"c"),
             Err(ReassemblyError::TooManyPartialMessages { max: 2 })
         );
         assert_eq!(
-            r.push(2, 1, 2, b"bbb"),
+            r.push(0, 2, 1, 2, b"bbb"),
             Err(ReassemblyError::TooLarge {
                 message_id: 2,
                 max: 10
@@ -413,10 +455,10 @@ mod tests {
         );
         // Message 2 was dropped with its bytes; message 1 still completes.
         assert_eq!(r.buffered_bytes(), 4);
-        assert_eq!(r.push(1, 1, 2, b"aa"), Ok(Some(b"aaaaaa".to_vec())));
+        assert_eq!(r.push(0, 1, 1, 2, b"aa"), Ok(Some(b"aaaaaa".to_vec())));
         assert_eq!(r.buffered_bytes(), 0);
         assert!(!r.discard(1));
-        assert_eq!(r.push(4, 0, 2, b"d"), Ok(None));
+        assert_eq!(r.push(0, 4, 0, 2, b"d"), Ok(None));
         assert!(r.discard(4));
         assert_eq!(r.buffered_bytes(), 0);
     }
@@ -427,7 +469,54 @@ mod tests {
             max_fragments: u32::MAX,
             ..ReassemblyLimits::default()
         });
-        assert_eq!(r.push(1, u32::MAX - 1, u32::MAX, b"x"), Ok(None));
+        assert_eq!(r.push(0, 1, u32::MAX - 1, u32::MAX, b"x"), Ok(None));
         assert_eq!(r.buffered_bytes(), 1);
+    }
+
+    #[test]
+    fn idle_partial_messages_expire_and_free_memory() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.push(1_000, 1, 0, 3, b"aaa"), Ok(None));
+        assert_eq!(r.push(5_000, 2, 0, 2, b"bb"), Ok(None));
+        // A later fragment keeps its message alive.
+        assert_eq!(r.push(20_000, 1, 1, 3, b"x"), Ok(None));
+        assert_eq!(r.oldest_activity(), Some(5_000));
+        assert_eq!(r.expire(34_999, 30_000), 0);
+        assert_eq!(r.expire(35_000, 30_000), 1);
+        assert_eq!(r.partial_messages(), 1);
+        assert_eq!(r.buffered_bytes(), 4);
+        assert_eq!(r.oldest_activity(), Some(20_000));
+        // The rest of an expired message starts over and cannot complete it.
+        assert_eq!(r.push(36_000, 2, 1, 2, b"b"), Ok(None));
+        assert_eq!(r.expire(100_000, 30_000), 2);
+        assert_eq!(r.buffered_bytes(), 0);
+        assert_eq!(r.oldest_activity(), None);
+    }
+
+    #[test]
+    fn defaults_bound_a_peer_to_a_few_mib() {
+        let limits = ReassemblyLimits::default();
+        assert!(limits.max_total_bytes <= 4 * 1024 * 1024);
+        assert!(limits.max_partial_messages <= 4);
+        let mut r = Reassembler::default();
+        for id in 0..4 {
+            assert_eq!(r.push(0, id, 0, 2, b"x"), Ok(None));
+        }
+        assert_eq!(
+            r.push(0, 9, 0, 2, b"x"),
+            Err(ReassemblyError::TooManyPartialMessages { max: 4 })
+        );
+        let mut r = Reassembler::default();
+        let piece = vec![0u8; 1024 * 1024];
+        for index in 0..4 {
+            assert_eq!(r.push(0, 1, index, 100, &piece), Ok(None));
+        }
+        assert_eq!(
+            r.push(0, 1, 4, 100, &piece),
+            Err(ReassemblyError::TooLarge {
+                message_id: 1,
+                max: 4 * 1024 * 1024
+            })
+        );
     }
 }

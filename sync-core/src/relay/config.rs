@@ -1,6 +1,10 @@
-//! Tunables of a relay room.
+//! Tunables of a relay room, including every bound on what a room holds in memory for its peers.
+//!
+//! The bounds exist because one Durable Object has 128 MB for the document and every peer: a
+//! single token must not be able to fill it. Per-connection and per-tenant *rates* come from the
+//! token's plan ([`PlanLimits`](super::PlanLimits)); the sizes here are the same for every plan.
 
-use crate::protocol::{PeerId, StorageId};
+use crate::protocol::{PeerId, ReassemblyLimits, StorageId};
 
 /// Limits and schedules of a [`RelayRoom`](super::RelayRoom). `Default` gives the production values.
 #[derive(Debug, Clone)]
@@ -27,6 +31,31 @@ pub struct RoomConfig {
     pub first_retry_ms: u64,
     /// Cap of the storage retry delay.
     pub max_retry_ms: u64,
+    /// Fragment reassembly per connection: bytes and partial messages at once.
+    pub reassembly: ReassemblyLimits,
+    /// Fragment bytes buffered across all connections of the room at once. A fragment that
+    /// would cross it closes its sender with `payload_too_large`.
+    pub max_room_reassembly_bytes: usize,
+    /// A partial fragmented message with no new fragment for this long is dropped, silently:
+    /// Tessera peers send fragments back to back, so only a broken or hostile peer leaves one
+    /// open, and a broken honest peer will reconnect and sync again anyway.
+    pub partial_idle_ms: u64,
+    /// Largest `data` of an `ephemeral` message; larger gets `payload_too_large`.
+    pub max_ephemeral_bytes: usize,
+    /// `ephemeral` messages per second per connection, sustained...
+    pub ephemeral_per_sec: u64,
+    /// ...and in a burst. Past it the connection gets `rate_limited` with `retryAfterMs`.
+    pub ephemeral_burst: u64,
+    /// Frames held while the document loads, across all connections...
+    pub max_early_frames: usize,
+    /// ...and their bytes. Past either, the sender gets `rate_limited`.
+    pub max_early_bytes: usize,
+    /// Bytes of sync messages with changes waiting for storage or quota, per connection...
+    pub max_pending_bytes_per_peer: usize,
+    /// ...and for the whole room. Past either, the sender gets `rate_limited`.
+    pub max_pending_bytes: usize,
+    /// `retryAfterMs` for a refusal because a queue of the room is full.
+    pub queue_retry_ms: u64,
 }
 
 impl Default for RoomConfig {
@@ -43,6 +72,17 @@ impl Default for RoomConfig {
             quota_chunk_bytes: 256 * 1024,
             first_retry_ms: 250,
             max_retry_ms: 30_000,
+            reassembly: ReassemblyLimits::default(),
+            max_room_reassembly_bytes: 32 * 1024 * 1024,
+            partial_idle_ms: 30_000,
+            max_ephemeral_bytes: 64 * 1024,
+            ephemeral_per_sec: 50,
+            ephemeral_burst: 100,
+            max_early_frames: 256,
+            max_early_bytes: 8 * 1024 * 1024,
+            max_pending_bytes_per_peer: 8 * 1024 * 1024,
+            max_pending_bytes: 16 * 1024 * 1024,
+            queue_retry_ms: 1_000,
         }
     }
 }

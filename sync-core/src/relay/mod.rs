@@ -33,6 +33,7 @@ mod io;
 mod peer;
 mod persistence;
 mod quota;
+mod rate;
 mod room;
 
 pub use config::RoomConfig;
@@ -43,5 +44,7 @@ pub use io::{
 pub use quota::{Ledger, PlanLimits, Plans, PlansError};
 pub use room::RelayRoom;
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,9 @@
 use automerge::sync;
 use serde::{Deserialize, Serialize};
 
+use super::config::RoomConfig;
 use super::io::PeerAccess;
+use super::rate::{FrameRates, TokenBucket};
 use crate::protocol::{PeerId, Reassembler};
 
 /// Who is on the other end, once it has sent `join`.
@@ -30,8 +32,35 @@ pub(crate) struct Peer {
     /// Change chunks from this peer not yet durable; the peer is not synced to until they are,
     /// or the room would ask it again for what it already sent.
     pub(crate) unpersisted: usize,
-    pub(crate) reassembler: Reassembler,
+    /// What this connection may still send and has half sent; made at its first frame, from the
+    /// room's config and the token's plan. Not in the attachment: after hibernation a
+    /// connection starts with full buckets and no partial messages (their fragments are lost
+    /// with the isolate anyway).
+    pub(crate) inbound: Option<Inbound>,
     pub(crate) next_fragment_id: u64,
+}
+
+/// The bounded state of what a connection sends.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) reassembler: Reassembler,
+    /// The plan's per-connection messages and bytes per second.
+    pub(crate) rates: FrameRates,
+    pub(crate) ephemeral: TokenBucket,
+}
+
+impl Inbound {
+    fn new(access: &PeerAccess, config: &RoomConfig) -> Self {
+        let plan = &access.plan;
+        Self {
+            reassembler: Reassembler::new(config.reassembly),
+            rates: FrameRates::new(
+                u64::from(plan.peer_messages_per_sec),
+                plan.peer_bytes_per_sec,
+            ),
+            ephemeral: TokenBucket::new(config.ephemeral_per_sec, config.ephemeral_burst),
+        }
+    }
 }
 
 /// What survives hibernation: enough to resume without a new handshake.
@@ -52,9 +81,21 @@ impl Peer {
             syncing: false,
             sync: sync::State::new(),
             unpersisted: 0,
-            reassembler: Reassembler::default(),
+            inbound: None,
             next_fragment_id: 0,
         }
+    }
+
+    pub(crate) fn inbound(&mut self, config: &RoomConfig) -> &mut Inbound {
+        self.inbound
+            .get_or_insert_with(|| Inbound::new(&self.access, config))
+    }
+
+    /// Fragment bytes this connection has buffered.
+    pub(crate) fn buffered_fragment_bytes(&self) -> usize {
+        self.inbound
+            .as_ref()
+            .map_or(0, |i| i.reassembler.buffered_bytes())
     }
 
     pub(crate) fn attachment(&self) -> Vec<u8> {

@@ -5,11 +5,13 @@
 //! Owns no sync logic: the client session decides everything; this crate only carries frames.
 
 mod client;
+mod raw;
 mod refusal;
 mod relay;
 mod tokens;
 
 pub use client::{Client, connect_status};
+pub use raw::{EMPTY_SYNC_DATA, Next, RawPeer, join};
 pub use refusal::{Refusal, connect_refusal};
 pub use relay::{HttpResponse, Relay};
 pub use tokens::{DEV_SECRET, TokenSpec, rs256_token};

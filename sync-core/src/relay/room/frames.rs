@@ -1,4 +1,5 @@
 //! Frames from peers: size checks, fragment reassembly, the handshake and message dispatch.
+//! The bounds each step applies are in `limits.rs`.
 
 use super::*;
 
@@ -21,14 +22,17 @@ impl RelayRoom {
         }
         let message = match Message::decode(&bytes) {
             Ok(m) => m,
-            Err(e) => return self.refuse(conn, ErrorCode::BadMessage, &e.to_string()),
+            Err(e) => return self.refuse(conn, e.error_code(), &e.to_string()),
         };
-        if let Message::Fragment { .. } = message {
-            let peer = self.peers.get_mut(&conn).expect("checked above");
-            match peer.reassembler.accept(&message) {
+        if let Message::Fragment { data, .. } = &message {
+            if !self.admit_fragment(conn, data.len()) {
+                return;
+            }
+            let peer = self.peers.get_mut(&conn).expect("admitted above");
+            match peer.inbound(&self.config).reassembler.accept(now, &message) {
                 Ok(Some(whole)) => self.on_whole_frame(now, conn, whole),
                 Ok(None) => {}
-                Err(e) => self.refuse(conn, ErrorCode::BadMessage, &e.to_string()),
+                Err(e) => self.refuse(conn, e.error_code(), &e.to_string()),
             }
             return;
         }
@@ -42,7 +46,7 @@ impl RelayRoom {
                 self.refuse(conn, ErrorCode::BadMessage, "nested fragments");
             }
             Ok(m) => self.on_message(now, conn, bytes, m),
-            Err(e) => self.refuse(conn, ErrorCode::BadMessage, &e.to_string()),
+            Err(e) => self.refuse(conn, e.error_code(), &e.to_string()),
         }
     }
 
@@ -103,7 +107,11 @@ impl RelayRoom {
                     return;
                 }
                 match self.phase {
-                    Phase::Loading(_) => self.early_frames.push((conn, raw)),
+                    Phase::Loading(_) => {
+                        if self.admit_early(conn, raw.len()) {
+                            self.early_frames.push((conn, raw));
+                        }
+                    }
                     Phase::Damaged => self.close_damaged(conn),
                     Phase::Deleted => {
                         self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
@@ -116,9 +124,14 @@ impl RelayRoom {
                 session_id,
                 document_id,
                 data,
-                sender_id,
                 ..
             } if document_id == self.doc_id => {
+                if !self.admit_ephemeral(now, conn, data.len()) {
+                    return;
+                }
+                // Presence must not be spoofable: the sender is whoever this connection joined
+                // as, whatever `senderId` the message claims.
+                let sender_id = self.remote_id(conn);
                 // Relayed to every other peer of the document, never stored.
                 let targets: Vec<(ConnId, _)> = self
                     .peers

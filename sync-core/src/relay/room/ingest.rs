@@ -36,6 +36,9 @@ impl RelayRoom {
             return self.refuse(conn, ErrorCode::PayloadTooLarge, &msg);
         }
         let first_contact = !peer.syncing;
+        if !chunks.is_empty() && !self.admit_changes(conn, chunks.iter().map(Vec::len).sum()) {
+            return;
+        }
         // A peer asking for a document nobody has written gets `doc-unavailable`, so stock
         // clients' `find` settles instead of waiting forever. It stays subscribed: once someone
         // writes the document, it is synced like everyone else.

@@ -11,6 +11,7 @@ use super::io::{
 };
 use super::peer::{Peer, Remote};
 use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
+use super::rate::FrameRates;
 use crate::framing::frames_for;
 use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
 use crate::protocol::{DocumentId, ErrorCode, Message, PeerMetadata};
@@ -18,6 +19,7 @@ use crate::protocol::{DocumentId, ErrorCode, Message, PeerMetadata};
 mod frames;
 mod ingest;
 mod lifecycle;
+mod limits;
 mod outbox;
 
 /// The relay's state machine for one document: peers, their sync states, authorization,
@@ -48,6 +50,8 @@ pub struct RelayRoom {
     retry_delay: u64,
     timer: Option<Millis>,
     out: Vec<RoomOutput>,
+    /// The tenant's rates over all connections of the room; made at the first frame.
+    tenant_rates: Option<FrameRates>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +85,7 @@ impl RelayRoom {
             retry_delay: 0,
             timer: None,
             out: Vec::new(),
+            tenant_rates: None,
         };
         let task = room.storage(StorageOp::Load);
         room.phase = Phase::Loading(task);
@@ -131,11 +136,12 @@ impl RelayRoom {
 
     /// Handles one input at time `now` and returns what to do, in order.
     pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
+        self.expire_partials(now);
         match input {
             RoomInput::Loaded(stored) => self.on_loaded(now, stored),
             RoomInput::Connected { conn, access } => self.on_connected(now, conn, access),
             RoomInput::Reattached { conn, attachment } => self.on_reattached(conn, &attachment),
-            RoomInput::Frame { conn, bytes } => self.on_frame(now, conn, bytes),
+            RoomInput::Frame { conn, bytes } => self.on_wire_frame(now, conn, bytes),
             RoomInput::Disconnected { conn } => self.on_disconnected(conn),
             RoomInput::StorageDone { task, outcome } => self.on_storage_done(now, task, outcome),
             RoomInput::Quota(answer) => self.on_quota(now, answer),
@@ -162,13 +168,19 @@ impl RelayRoom {
         task
     }
 
-    /// Asks for a timer at the earliest of: a storage retry, a token expiry, a compaction.
+    /// Asks for a timer at the earliest of: a storage retry, a token expiry, a compaction, an
+    /// abandoned partial message.
     fn schedule_timer(&mut self, _now: Millis) {
         let expiry = self.peers.values().map(|p| p.access.expires_at_ms).min();
-        let next = [self.retry_at, expiry, self.compaction.due_at()]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [
+            self.retry_at,
+            expiry,
+            self.compaction.due_at(),
+            self.partials_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let Some(at_ms) = next
             && next != self.timer
         {
