@@ -145,3 +145,23 @@ fn fmt_msg(message: &str) -> String {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_failures_keep_their_text_but_not_their_type() {
+        let sql: std::result::Result<(), rusqlite::Error> = Err(rusqlite::Error::InvalidQuery);
+        let err = sql.db().unwrap_err();
+        let Error::Storage(db) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(db.message(), rusqlite::Error::InvalidQuery.to_string());
+        assert_eq!(err.to_string(), format!("local database: {}", db.message()));
+        // The chain ends at the opaque error: nothing to downcast to an engine type.
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.downcast_ref::<rusqlite::Error>().is_none());
+        assert!(source.downcast_ref::<DatabaseError>().is_some());
+    }
+}
