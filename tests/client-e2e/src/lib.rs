@@ -115,6 +115,11 @@ impl Relay {
 
     /// Starts it again on the same port and state directory.
     pub fn restart(&mut self) -> anyhow::Result<()> {
+        // The relay's output goes next to its state, and its tail into the error if it never
+        // comes up.
+        std::fs::create_dir_all(&self.state)?;
+        let log_path = self.state.with_extension("log");
+        let log = std::fs::File::create(&log_path)?;
         let mut command = Command::new("bash");
         command
             .arg(&self.script)
@@ -126,8 +131,8 @@ impl Relay {
             .env("RELAY_VARS", self.vars.join(" "))
             .env_remove("RELAY_TLS_CERT")
             .env_remove("RELAY_TLS_KEY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
             .process_group(0);
         if let Some((cert, key)) = &self.tls {
             command
@@ -147,9 +152,12 @@ impl Relay {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
         bail!(
-            "relay did not answer /health on port {} within 180s",
-            self.port
+            "relay did not answer /health on port {} within 180s; its output ends:\n{}",
+            self.port,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }
 
