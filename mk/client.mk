@@ -8,7 +8,7 @@ demo-client:
 # The client's tests: storage, CLI process and loopback transport tests, then the end-to-end
 # suite of the CLI against the relay in workerd (one relay per test, one test at a time).
 test-client: relay-build
-	cargo test -p client-native
+	cargo test -p client-native -p tessera-cli
 	cargo test -p client-e2e -- --test-threads=1
 
 test-client-e2e: relay-build

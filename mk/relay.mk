@@ -26,7 +26,7 @@ relay-bundle:
 test-relay: relay-build
 	cargo test -p relay-worker
 	cargo test -p relay-e2e --test relay --test gate --test faults --test limits -- --test-threads=1
-	cargo build -p client-native --bin tessera
+	cargo build -p tessera-cli --bin tessera
 	node tests/relay-e2e/interop.mjs
 
 bench-relay:

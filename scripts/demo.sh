@@ -10,7 +10,7 @@ if [[ ! -x scripts/relay.sh && ! -f scripts/relay.sh ]]; then
 fi
 
 echo "== building the tessera CLI =="
-cargo build -p client-native --bin tessera
+cargo build -p tessera-cli --bin tessera
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 T="$TARGET_DIR/debug/tessera"
 

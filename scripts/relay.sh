@@ -10,6 +10,7 @@
 # Installs what is missing: npm packages (`npm ci`, pinned by package-lock.json), and
 # worker-build / wasm-bindgen-cli into $TESSERA_TOOLS (default $HOME/.cache/tessera/tools).
 # Env: RELAY_NO_BUILD=1 skips the build; RELAY_VARS="K=V ..." adds `--var K:V` overrides;
+# RELAY_TLS_CERT=PEM RELAY_TLS_KEY=PEM serve HTTPS/wss:// with that certificate;
 # RELAY_OPT=1 runs wasm-opt -O on the bundle (always for `bundle`); local and test builds skip
 # it: it costs minutes on a cold 2-core machine and the output is only ~3 % larger.
 set -euo pipefail
@@ -94,11 +95,18 @@ serve() {
     fi
     local vars=()
     for kv in ${RELAY_VARS:-}; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
+    # HTTPS with a certificate the caller made (both PEM files), so wss:// clients can be tested.
+    local tls=() scheme=http
+    if [ -n "${RELAY_TLS_CERT:-}" ] || [ -n "${RELAY_TLS_KEY:-}" ]; then
+        tls=(--local-protocol https --https-cert-path "${RELAY_TLS_CERT:?RELAY_TLS_KEY needs RELAY_TLS_CERT}" \
+            --https-key-path "${RELAY_TLS_KEY:?RELAY_TLS_CERT needs RELAY_TLS_KEY}")
+        scheme=https
+    fi
     mkdir -p "$state"
-    log "serving on http://127.0.0.1:$port (state in $state)"
+    log "serving on $scheme://127.0.0.1:$port (state in $state)"
     exec node_modules/.bin/wrangler dev --config wrangler.toml --env development \
         --ip 127.0.0.1 --port "$port" --persist-to "$state" \
-        --show-interactive-dev-session=false "${vars[@]}"
+        --show-interactive-dev-session=false "${tls[@]}" "${vars[@]}"
 }
 
 # What `wrangler deploy` would upload, built offline; prints the raw and gzipped sizes (the

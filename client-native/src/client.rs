@@ -26,7 +26,13 @@ pub struct DocSummary {
     pub title: String,
 }
 
-/// A local database of documents. Cheap to clone. Must be used inside a tokio runtime.
+/// A local database of documents. Cheap to clone. Must be used inside a tokio runtime (opening
+/// a document spawns its task there).
+///
+/// Its own methods (`open`, `create`, `open_document`, `open_or_fetch`, `list`) are blocking
+/// calls: they read or write SQLite on the calling thread, which suits an FFI host's threads
+/// and `spawn_blocking`. Everything a document does afterwards (edits, sync) runs its storage
+/// on tokio's blocking pool.
 #[derive(Debug, Clone)]
 pub struct Client {
     store: Arc<Mutex<Store>>,

@@ -6,20 +6,37 @@ use std::time::Duration;
 use sync_core::client::Stopped;
 use sync_core::model::{BlockId, BlockKind, EditError, MarkName, MarkSpec, Page, PageView, Target};
 use sync_core::protocol::{DocumentId, ErrorCode};
+use tokio::runtime::Handle;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::clock;
-use crate::driver::{Command, Driver};
+use crate::driver::{Command, Driver, DriverFuture};
 use crate::error::{Error, Result};
+use crate::subscription::{EventCallback, StatusCallback, Subscription};
 use crate::traffic::{Traffic, TrafficCounters};
+use crate::transport_options::TransportOptions;
 
 /// Where to sync a document.
 #[derive(Debug, Clone)]
 pub struct SyncTarget {
-    /// The relay base URL, such as `http://127.0.0.1:8787`.
+    /// The relay base URL, such as `https://relay.example.com` (or `http://127.0.0.1:8787`
+    /// on this machine).
     pub relay: String,
     /// The bearer token.
     pub token: String,
+    /// TLS trust and the plain-text policy.
+    pub transport: TransportOptions,
+}
+
+impl SyncTarget {
+    /// A target with the default transport options (web roots, no plain text off loopback).
+    pub fn new(relay: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            relay: relay.into(),
+            token: token.into(),
+            transport: TransportOptions::default(),
+        }
+    }
 }
 
 /// A change notification, from [`Document::changes`].
@@ -77,6 +94,8 @@ pub struct Document {
     events: broadcast::Sender<DocEvent>,
     status: watch::Receiver<DocStatus>,
     traffic: Arc<TrafficCounters>,
+    /// The runtime the task runs on; subscription threads wait on its channels.
+    runtime: Handle,
 }
 
 impl Document {
@@ -93,6 +112,7 @@ impl Document {
             events,
             status,
             traffic,
+            runtime: Handle::current(),
         }
     }
 
@@ -116,19 +136,42 @@ impl Document {
         self.status.clone()
     }
 
+    /// The sync status now, without tokio types.
+    pub fn current_status(&self) -> DocStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Calls `callback` with every change notification from now on, on a thread of the
+    /// subscription's own (see [`Subscription`]), until the subscription is dropped or
+    /// cancelled. The callback-based twin of [`changes`](Self::changes), for FFI hosts.
+    pub fn subscribe(&self, callback: EventCallback) -> Subscription {
+        Subscription::events(self.runtime.clone(), self.events.subscribe(), callback)
+    }
+
+    /// Calls `callback` with the current status at once and then with each change, like
+    /// [`subscribe`](Self::subscribe).
+    pub fn subscribe_status(&self, callback: StatusCallback) -> Subscription {
+        Subscription::status(self.runtime.clone(), self.status.clone(), callback)
+    }
+
     /// The frames and bytes this session has exchanged with relays since the document was
     /// opened (across reconnects).
     pub fn traffic(&self) -> Traffic {
         self.traffic.snapshot()
     }
 
-    async fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
-    ) -> Result<T> {
+    /// Runs `f` on the document's task, which may await inside it (storage) before it takes
+    /// the next command. The command runs to its end even if this call's future is dropped.
+    async fn call_async<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut Driver) -> DriverFuture<'a, T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
-        let command: Command = Box::new(move |d: &mut Driver| {
-            let _ = tx.send(f(d));
+        let command: Command = Box::new(move |d| {
+            Box::pin(async move {
+                let _ = tx.send(f(d).await);
+            })
         });
         self.commands
             .send(command)
@@ -136,12 +179,21 @@ impl Document {
         rx.await.map_err(|_| Error::SessionGone)
     }
 
+    /// Runs `f` on the document's task (no IO inside).
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
+    ) -> Result<T> {
+        self.call_async(move |d| Box::pin(async move { f(d) }))
+            .await
+    }
+
     /// Runs an edit; returns once it is durable in the local database.
     pub async fn edit<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Page) -> Result<T, EditError> + Send + 'static,
     ) -> Result<T> {
-        self.call(move |d| d.edit(f)).await?
+        self.call_async(move |d| Box::pin(d.edit(f))).await?
     }
 
     /// The page as plain data.
@@ -217,12 +269,13 @@ impl Document {
 
     /// Starts syncing with a relay (reconnecting with back-off until [`go_offline`](Self::go_offline)).
     pub async fn go_online(&self, target: SyncTarget) -> Result<()> {
-        self.call(move |d| d.go_online(target)).await?
+        self.call_async(move |d| Box::pin(d.go_online(target)))
+            .await?
     }
 
     /// Stops syncing and closes the connection.
     pub async fn go_offline(&self) -> Result<()> {
-        self.call(Driver::go_offline).await
+        self.call_async(|d| Box::pin(d.go_offline())).await
     }
 
     /// Waits until the document is in sync, or fails with why it cannot be.

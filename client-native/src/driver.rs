@@ -1,6 +1,10 @@
 //! The per-document task: carries a `DocSync`'s outputs to SQLite, the socket and the clock,
 //! and feeds what happens back in. All access to the session goes through this one task, so
 //! outputs are carried out in exactly the order the core produced them.
+//!
+//! SQLite work (a commit with fsync can take tens of milliseconds) runs on tokio's blocking
+//! pool, never on an executor thread; the task awaits it before carrying out the next output,
+//! which keeps both the order and the rule that an edit is durable before its call returns.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -24,11 +28,17 @@ use crate::document::{DocEvent, DocStatus, SyncTarget};
 use crate::error::{Error, Result};
 use crate::relay_url::doc_socket_url;
 use crate::store::Store;
+use crate::tls;
 use crate::traffic::TrafficCounters;
 use crate::transport::{self, ConnectError, Endpoint, Socket};
+use crate::transport_options::check_url;
 
-/// Work for the task, sent by [`Document`](crate::Document) handles.
-pub(crate) type Command = Box<dyn FnOnce(&mut Driver) + Send>;
+/// A future that borrows the driver while it runs.
+pub(crate) type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Work for the task, sent by [`Document`](crate::Document) handles. It may await (storage), and
+/// the task runs nothing else meanwhile.
+pub(crate) type Command = Box<dyn for<'a> FnOnce(&'a mut Driver) -> DriverFuture<'a, ()> + Send>;
 
 type Connecting = Pin<Box<dyn Future<Output = Result<Socket, ConnectError>> + Send>>;
 
@@ -93,12 +103,12 @@ impl Driver {
 
     /// Edits and saves. Returns an error if the save failed: the edit then lives in memory
     /// only, and the core retries the save.
-    pub(crate) fn edit<T>(
+    pub(crate) async fn edit<T>(
         &mut self,
         f: impl FnOnce(&mut Page) -> Result<T, EditError>,
     ) -> Result<T> {
         let (value, outputs) = self.sync.edit(now_ms(), f)?;
-        let saved = self.carry_out(outputs);
+        let saved = self.carry_out(outputs).await;
         let _ = self.events.send(DocEvent::LocalChange);
         self.refresh_status();
         match saved {
@@ -107,34 +117,38 @@ impl Driver {
         }
     }
 
-    pub(crate) fn go_online(&mut self, target: SyncTarget) -> Result<()> {
+    pub(crate) async fn go_online(&mut self, target: SyncTarget) -> Result<()> {
         let url = doc_socket_url(&target.relay, self.doc_id())?;
+        check_url(&url, &target.transport)?;
+        // Built once per target, so a bad CA file fails here, not as endless reconnects.
+        let tls = tls::client_config(target.transport.ca_file.as_deref())?;
         self.endpoint = Some(Endpoint {
             url,
             token: target.token,
+            tls,
         });
         if matches!(self.sync.stopped(), Some(Stopped::NeedsToken(_))) {
-            self.input(ClientInput::TokenRefreshed);
+            self.input(ClientInput::TokenRefreshed).await;
         } else {
-            self.input(ClientInput::GoOnline);
+            self.input(ClientInput::GoOnline).await;
         }
         Ok(())
     }
 
-    pub(crate) fn go_offline(&mut self) {
-        self.input(ClientInput::GoOffline);
+    pub(crate) async fn go_offline(&mut self) {
+        self.input(ClientInput::GoOffline).await;
     }
 
-    fn input(&mut self, input: ClientInput) {
+    async fn input(&mut self, input: ClientInput) {
         let outputs = self.sync.handle(now_ms(), input);
-        self.carry_out(outputs);
+        self.carry_out(outputs).await;
         self.refresh_status();
     }
 
-    /// Carries out outputs in order. Storage runs here and now, and its outcome goes straight
-    /// back in, so a save is on disk before the caller of `edit` hears back. Returns the first
-    /// storage error, if any.
-    fn carry_out(&mut self, outputs: Vec<ClientOutput>) -> Option<Error> {
+    /// Carries out outputs in order. Storage runs now (on the blocking pool, awaited), and its
+    /// outcome goes straight back in, so a save is on disk before the caller of `edit` hears
+    /// back. Returns the first storage error, if any.
+    async fn carry_out(&mut self, outputs: Vec<ClientOutput>) -> Option<Error> {
         let mut queue: VecDeque<ClientOutput> = outputs.into();
         let mut first_error = None;
         while let Some(output) = queue.pop_front() {
@@ -150,7 +164,7 @@ impl Driver {
                 ClientOutput::Send(frame) => self.outbox.push_back(frame),
                 ClientOutput::SetTimer { at_ms } => self.timer = Some(instant_at(at_ms)),
                 ClientOutput::Storage { task, op } => {
-                    let outcome = self.run_storage(&op);
+                    let outcome = self.run_storage(op).await;
                     if let Err(e) = &outcome
                         && first_error.is_none()
                     {
@@ -168,9 +182,19 @@ impl Driver {
         first_error
     }
 
-    fn run_storage(&self, op: &ClientStorageOp) -> Result<(), String> {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        store.apply(op).map_err(|e| e.to_string())
+    /// One storage task on the blocking pool. The store's lock is taken there too, so a
+    /// `Client` call holding it never parks an executor thread either.
+    fn run_storage(&self, op: ClientStorageOp) -> impl Future<Output = Result<(), String>> + use<> {
+        let store = self.store.clone();
+        // Not an `async fn`: the future must not borrow the driver (it is not `Sync`).
+        async move {
+            let job = tokio::task::spawn_blocking(move || {
+                let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+                store.apply(&op).map_err(|e| e.to_string())
+            });
+            job.await
+                .unwrap_or_else(|e| Err(format!("the storage thread failed: {e}")))
+        }
     }
 
     fn start_connect(&mut self) {
@@ -258,7 +282,8 @@ impl Driver {
             if let Err(problem) = self.flush().await {
                 self.set_problem(problem);
                 self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None });
+                self.input(ClientInput::TransportClosed { code: None })
+                    .await;
                 continue;
             }
             let timer = self.timer;
@@ -266,7 +291,7 @@ impl Driver {
                 // Commands first: a Disconnect the core asked for must win over a late frame.
                 biased;
                 command = commands.recv() => match command {
-                    Some(command) => command(&mut self),
+                    Some(command) => command(&mut self).await,
                     None => break,
                 },
                 opened = async { self.connecting.as_mut().expect("guarded").await },
@@ -276,27 +301,27 @@ impl Driver {
                     match opened {
                         Ok(socket) => {
                             self.socket = Some(socket);
-                            self.input(ClientInput::TransportOpened);
+                            self.input(ClientInput::TransportOpened).await;
                         }
                         Err(ConnectError::Refused(refusal)) => {
-                            self.input(ClientInput::ConnectRefused(refusal));
+                            self.input(ClientInput::ConnectRefused(refusal)).await;
                         }
                         Err(ConnectError::Unreachable(problem)) => {
                             self.set_problem(format!("relay unreachable: {problem}"));
-                            self.input(ClientInput::TransportClosed { code: None });
+                            self.input(ClientInput::TransportClosed { code: None }).await;
                         }
                     }
                 }
                 frame = async { self.socket.as_mut().expect("guarded").next().await },
                     if self.socket.is_some() =>
                 {
-                    self.on_socket(frame);
+                    self.on_socket(frame).await;
                 }
                 () = async { tokio::time::sleep_until(timer.expect("guarded")).await },
                     if timer.is_some() =>
                 {
                     self.timer = None;
-                    self.input(ClientInput::Timer);
+                    self.input(ClientInput::Timer).await;
                 }
             }
         }
@@ -327,14 +352,14 @@ impl Driver {
             .map_err(|e| format!("send failed: {e}"))
     }
 
-    fn on_socket(
+    async fn on_socket(
         &mut self,
         frame: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
     ) {
         match frame {
             Some(Ok(WsMessage::Binary(bytes))) => {
                 self.traffic.received(bytes.len());
-                self.input(ClientInput::Frame(bytes.to_vec()));
+                self.input(ClientInput::Frame(bytes.to_vec())).await;
             }
             Some(Ok(WsMessage::Close(close))) => {
                 let code = close.as_ref().map(|c| u16::from(c.code));
@@ -344,18 +369,20 @@ impl Driver {
                     self.set_problem(format!("relay closed the connection: {}", c.reason));
                 }
                 self.socket = None;
-                self.input(ClientInput::TransportClosed { code });
+                self.input(ClientInput::TransportClosed { code }).await;
             }
             Some(Ok(_)) => {} // pings are answered by tungstenite; text is not our protocol
             Some(Err(e)) => {
                 self.set_problem(format!("connection lost: {e}"));
                 self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None });
+                self.input(ClientInput::TransportClosed { code: None })
+                    .await;
             }
             None => {
                 self.set_problem("connection closed by the relay".to_owned());
                 self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None });
+                self.input(ClientInput::TransportClosed { code: None })
+                    .await;
             }
         }
     }

@@ -18,9 +18,10 @@ pub enum Error {
     /// Stored bytes do not load as a document: the database is damaged.
     #[error("stored document is damaged: {0}")]
     Load(#[from] LoadError),
-    /// SQLite failed. For a failed edit save, the edit is kept in memory and retried.
+    /// The local database failed. For a failed edit save, the edit is kept in memory and
+    /// retried; otherwise check disk space and permissions, and that the file is not damaged.
     #[error("local database: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(#[source] DatabaseError),
     /// Saving an edit failed. The edit is kept in memory and the save is retried; it is not
     /// durable yet. Check disk space and permissions.
     #[error("saving the edit failed (kept in memory, will retry): {0}")]
@@ -63,14 +64,75 @@ pub enum Error {
         reason: String,
     },
     /// The relay URL cannot be used.
-    #[error("bad relay URL {0:?}: expected http://HOST:PORT or ws://HOST:PORT")]
+    #[error(
+        "bad relay URL {0:?}: expected https://HOST[:PORT] (or wss://; http:// and ws:// on loopback)"
+    )]
     BadRelayUrl(String),
+    /// An unencrypted relay URL names another machine: the token would travel in clear text.
+    /// Use the relay's `https://` URL, or opt in with `TransportOptions::allow_insecure`.
+    #[error(
+        "refusing an unencrypted connection to {host}: the token would travel in clear text; use https:// (wss://) or pass --insecure-transport"
+    )]
+    InsecureTransport {
+        /// The non-loopback host of the plain URL.
+        host: String,
+    },
+    /// The extra CA file cannot be used. Point it at a PEM file of CA certificates.
+    #[error("cannot use CA file {path}: {reason}")]
+    CaFile {
+        /// The file given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS library refused its configuration (a build problem, not a user one): report it.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
     /// The document's task has ended (the client was dropped).
     #[error("the document session has stopped")]
     SessionGone,
     /// Filesystem error (creating the data directory).
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A failure of the local database engine, kept opaque so the engine's types stay out of the
+/// public API (an FFI layer maps [`Error`] without knowing SQLite exists). The message is the
+/// engine's own text.
+#[derive(Debug)]
+pub struct DatabaseError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl DatabaseError {
+    /// The engine's message.
+    pub fn message(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The engine's own cause (an IO error, say); the engine error itself is this one's
+        // text, so repeating it as a source would print it twice in a chain.
+        self.0.source()
+    }
+}
+
+/// Wraps the engine's errors at every call site (`.db()?`): no public `From<rusqlite::Error>`,
+/// which would put rusqlite in the public API.
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for std::result::Result<T, rusqlite::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| Error::Storage(DatabaseError(Box::new(e))))
+    }
 }
 
 fn fmt_msg(message: &str) -> String {
@@ -83,3 +145,23 @@ fn fmt_msg(message: &str) -> String {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_failures_keep_their_text_but_not_their_type() {
+        let sql: std::result::Result<(), rusqlite::Error> = Err(rusqlite::Error::InvalidQuery);
+        let err = sql.db().unwrap_err();
+        let Error::Storage(db) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(db.message(), rusqlite::Error::InvalidQuery.to_string());
+        assert_eq!(err.to_string(), format!("local database: {}", db.message()));
+        // The chain ends at the opaque error: nothing to downcast to an engine type.
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.downcast_ref::<rusqlite::Error>().is_none());
+        assert!(source.downcast_ref::<DatabaseError>().is_some());
+    }
+}

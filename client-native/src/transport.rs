@@ -1,12 +1,16 @@
-//! Opening the WebSocket to a document's relay room, with the token in the header.
+//! Opening the WebSocket to a document's relay room, with the token in the header, over TLS
+//! for `wss://` (see [`crate::tls`]).
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::ClientConfig;
 
 use sync_core::protocol::HttpRefusal;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// An open connection to the relay.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -16,6 +20,8 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub(crate) struct Endpoint {
     pub(crate) url: String,
     pub(crate) token: String,
+    /// The TLS configuration for `wss://`, built once when the target is set.
+    pub(crate) tls: Arc<ClientConfig>,
 }
 
 /// A connect attempt that hangs (a black-holed address) counts as failed after this long, so
@@ -43,7 +49,10 @@ pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Socket, ConnectError>
         unreachable("the token contains characters not allowed in a header".to_owned())
     })?;
     request.headers_mut().insert("authorization", bearer);
-    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+    let connector = Connector::Rustls(endpoint.tls.clone());
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
             let status = response.status();
@@ -58,7 +67,20 @@ pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Socket, ConnectError>
                 None => Err(unreachable(format!("relay answered HTTP {status}"))),
             }
         }
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Ok(Err(e)) => Err(unreachable(describe(&e))),
         Err(_) => Err(unreachable("connect timed out".to_owned())),
+    }
+}
+
+/// The transport's error for people; a refused certificate says how to trust it, since
+/// waiting and retrying will not help.
+fn describe(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    let text = e.to_string();
+    if text.contains("certificate") {
+        format!(
+            "TLS: the relay's certificate is not trusted ({text}); if the relay uses a private CA or a self-made certificate, trust it with --ca-file PATH (TransportOptions::ca_file)"
+        )
+    } else {
+        text
     }
 }

@@ -1,9 +1,9 @@
 // Interop with the unmodified automerge-repo JS client and the Rust CLI: JS repo A creates a page
-// through the relay; JS repo B and the `tessera` binary (client-native) both find it and see every
+// through the relay; JS repo B and the `tessera` binary (tessera-cli) both find it and see every
 // change (same title, block text and heads); a block the Rust client adds reaches both JS repos.
 // Starts its own relay (scripts/relay.sh, RELAY_NO_BUILD=1: build first with `make relay-build`)
 // on a free port with a temp state dir. The CLI comes from $TESSERA_BIN, else
-// $CARGO_TARGET_DIR/debug/tessera, else target/debug/tessera (`cargo build -p client-native --bin tessera`).
+// $CARGO_TARGET_DIR/debug/tessera, else target/debug/tessera (`cargo build -p tessera-cli --bin tessera`).
 import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -69,7 +69,7 @@ try {
   // The Rust client: the `tessera` CLI with its own SQLite data directory.
   const target = process.env.CARGO_TARGET_DIR || join(root, "target");
   const bin = process.env.TESSERA_BIN || join(target, "debug/tessera");
-  if (!existsSync(bin)) throw new Error(`no ${bin}: cargo build -p client-native --bin tessera`);
+  if (!existsSync(bin)) throw new Error(`no ${bin}: cargo build -p tessera-cli --bin tessera`);
   const data = join(state, "rust-client");
   const tessera = (...args) => execFileSync(bin, ["--data", data, ...args], { encoding: "utf8", timeout: 60000 });
   const rustSync = () => tessera("sync", handleA.url, "--relay", relayUrl, "--token", tok, "--timeout", "30");

@@ -42,10 +42,7 @@ pub(crate) async fn run(
     let tag = format!("p1-{}", server.rsplit(':').next().unwrap_or("x"));
     let a = Client::open_with(&scratch.dir(&format!("{tag}-a"))?, Durability::Normal)?;
     let b = Client::open_with(&scratch.dir(&format!("{tag}-b"))?, Durability::Normal)?;
-    let target = SyncTarget {
-        relay: server.to_owned(),
-        token: token.to_owned(),
-    };
+    let target = SyncTarget::new(server, token);
     let (doc_a, block) = page::with_empty_paragraph(&a, "p1").await?;
     doc_a.go_online(target.clone()).await?;
     let doc_b = b.open_or_fetch(doc_a.id())?;

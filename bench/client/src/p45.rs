@@ -53,10 +53,7 @@ pub(crate) async fn run(
     token: &str,
     edits: Vec<Edit>,
 ) -> anyhow::Result<P45> {
-    let target = SyncTarget {
-        relay: relay.to_owned(),
-        token: token.to_owned(),
-    };
+    let target = SyncTarget::new(relay, token);
     let dir_a = scratch.dir("p45-a")?;
 
     // Build offline, then upload.

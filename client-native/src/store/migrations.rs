@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::error::{Error, Result};
+use crate::error::{Db, Error, Result};
 
 /// The newest schema this build writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -28,11 +28,13 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
 
 /// The schema version recorded in the file; 0 for a new, empty file.
 pub(crate) fn current_version(conn: &Connection) -> Result<u32> {
-    let has_meta: bool = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-        [],
-        |r| r.get::<_, i64>(0).map(|n| n > 0),
-    )?;
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )
+        .db()?;
     if !has_meta {
         return Ok(0);
     }
@@ -42,7 +44,8 @@ pub(crate) fn current_version(conn: &Connection) -> Result<u32> {
             [],
             |r| r.get(0),
         )
-        .optional()?;
+        .optional()
+        .db()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
@@ -56,14 +59,15 @@ pub(crate) fn check_and_migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        let tx = conn.transaction().db()?;
+        tx.execute_batch(sql).db()?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [(from + 1).to_string()],
-        )?;
-        tx.commit()?;
+        )
+        .db()?;
+        tx.commit().db()?;
     }
     Ok(())
 }

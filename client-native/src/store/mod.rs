@@ -15,7 +15,7 @@ use sync_core::client::ClientStorageOp;
 use sync_core::protocol::{DocumentId, StorageId};
 
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{Db, Error, Result};
 
 pub use migrations::SCHEMA_VERSION;
 
@@ -42,22 +42,22 @@ impl Store {
     /// Opens (creating if needed) the database at `path`. A file from a newer schema is refused
     /// before anything is written to it.
     pub fn open(path: &Path, durability: Durability) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
+        let mut conn = Connection::open(path).db()?;
         // Concurrent CLI processes on one file wait for each other instead of failing.
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(Duration::from_secs(10)).db()?;
         if migrations::current_version(&conn)? > SCHEMA_VERSION {
             return Err(Error::NewerSchema {
                 found: migrations::current_version(&conn)?,
                 supported: SCHEMA_VERSION,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL").db()?;
         let sync = match durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
-        conn.pragma_update(None, "synchronous", sync)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", sync).db()?;
+        conn.pragma_update(None, "foreign_keys", "ON").db()?;
         migrations::check_and_migrate(&mut conn)?;
         let storage_id = Self::storage_id_of(&conn)?;
         Ok(Self { conn, storage_id })
@@ -73,7 +73,8 @@ impl Store {
             .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
                 r.get(0)
             })
-            .optional()?;
+            .optional()
+            .db()?;
         if let Some(id) = existing {
             return Ok(StorageId::from(id));
         }
@@ -82,29 +83,33 @@ impl Store {
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('storage_id', ?1)",
             [&id],
-        )?;
+        )
+        .db()?;
         // Another process may have won the race; read back what is stored.
-        let id: String =
-            conn.query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
+        let id: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'storage_id'", [], |r| {
                 r.get(0)
-            })?;
+            })
+            .db()?;
         Ok(StorageId::from(id))
     }
 
     /// Records a document (idempotent) with its initial bytes, if any, in one transaction.
     pub fn create_document(&mut self, doc: DocumentId, initial: Option<&[u8]>) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().db()?;
         tx.execute(
             "INSERT OR IGNORE INTO documents (id, created_ms) VALUES (?1, ?2)",
             params![doc.to_string(), clock::now_ms() as i64],
-        )?;
+        )
+        .db()?;
         if let Some(bytes) = initial {
             tx.execute(
                 "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'snapshot', ?2)",
                 params![doc.to_string(), bytes],
-            )?;
+            )
+            .db()?;
         }
-        tx.commit()?;
+        tx.commit().db()?;
         Ok(())
     }
 
@@ -117,7 +122,8 @@ impl Store {
                 [doc.to_string()],
                 |_| Ok(()),
             )
-            .optional()?
+            .optional()
+            .db()?
             .is_some())
     }
 
@@ -125,10 +131,13 @@ impl Store {
     pub fn list_documents(&self) -> Result<Vec<DocumentId>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id FROM documents ORDER BY created_ms, id")?;
+            .prepare("SELECT id FROM documents ORDER BY created_ms, id")
+            .db()?;
         let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
+            .query_map([], |r| r.get::<_, String>(0))
+            .db()?
+            .collect::<Result<Vec<_>, _>>()
+            .db()?;
         Ok(ids.into_iter().filter_map(|s| s.parse().ok()).collect())
     }
 
@@ -136,11 +145,12 @@ impl Store {
     pub fn load_bytes(&self, doc: DocumentId) -> Result<(Vec<u8>, i64)> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([doc.to_string()])?;
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc = ?1 ORDER BY id")
+            .db()?;
+        let mut rows = stmt.query([doc.to_string()]).db()?;
         let (mut out, mut n) = (Vec::new(), 0);
-        while let Some(row) = rows.next()? {
-            let blob: Vec<u8> = row.get(0)?;
+        while let Some(row) = rows.next().db()? {
+            let blob: Vec<u8> = row.get(0).db()?;
             out.extend_from_slice(&blob);
             n += 1;
         }
@@ -151,14 +161,17 @@ impl Store {
     pub fn sync_states(&self, doc: DocumentId) -> Result<BTreeMap<StorageId, Vec<u8>>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT peer, bytes FROM sync_states WHERE doc = ?1")?;
-        let rows = stmt.query_map([doc.to_string()], |r| {
-            Ok((
-                StorageId::from(r.get::<_, String>(0)?),
-                r.get::<_, Vec<u8>>(1)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare("SELECT peer, bytes FROM sync_states WHERE doc = ?1")
+            .db()?;
+        let rows = stmt
+            .query_map([doc.to_string()], |r| {
+                Ok((
+                    StorageId::from(r.get::<_, String>(0)?),
+                    r.get::<_, Vec<u8>>(1)?,
+                ))
+            })
+            .db()?;
+        rows.collect::<Result<_, _>>().db()
     }
 
     /// Carries out one storage task of the core, as one transaction.
@@ -168,25 +181,31 @@ impl Store {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'changes', ?2)",
-                    )?
-                    .execute(params![doc.to_string(), bytes])?;
+                    )
+                    .db()?
+                    .execute(params![doc.to_string(), bytes])
+                    .db()?;
             }
             ClientStorageOp::ReplaceWithSnapshot { doc, bytes } => {
-                let tx = self.conn.transaction()?;
-                tx.execute("DELETE FROM doc_chunks WHERE doc = ?1", [doc.to_string()])?;
+                let tx = self.conn.transaction().db()?;
+                tx.execute("DELETE FROM doc_chunks WHERE doc = ?1", [doc.to_string()])
+                    .db()?;
                 tx.execute(
                     "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'snapshot', ?2)",
                     params![doc.to_string(), bytes],
-                )?;
-                tx.commit()?;
+                )
+                .db()?;
+                tx.commit().db()?;
             }
             ClientStorageOp::PutSyncState { doc, peer, bytes } => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO sync_states (doc, peer, bytes) VALUES (?1, ?2, ?3)
                          ON CONFLICT (doc, peer) DO UPDATE SET bytes = excluded.bytes",
-                    )?
-                    .execute(params![doc.to_string(), peer.as_str(), bytes])?;
+                    )
+                    .db()?
+                    .execute(params![doc.to_string(), peer.as_str(), bytes])
+                    .db()?;
             }
         }
         Ok(())

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod tls;
+pub use tls::TestCa;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -60,6 +63,8 @@ pub struct Relay {
     state: PathBuf,
     /// `K=V` overrides of wrangler.toml vars (`RELAY_VARS`).
     vars: Vec<String>,
+    /// Served over HTTPS with this certificate and key (PEM files).
+    tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
 }
 
@@ -71,11 +76,31 @@ impl Relay {
 
     /// Starts the relay with `K=V` var overrides (values without spaces).
     pub fn start_with_vars(script: &Path, state: &Path, vars: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(script, state, vars, None)
+    }
+
+    /// Starts the relay over HTTPS (`wss://`) with the certificate of `ca`.
+    pub fn start_tls(script: &Path, state: &Path, ca: &TestCa) -> anyhow::Result<Self> {
+        Self::launch(
+            script,
+            state,
+            &[],
+            Some((ca.relay_cert.clone(), ca.relay_key.clone())),
+        )
+    }
+
+    fn launch(
+        script: &Path,
+        state: &Path,
+        vars: &[&str],
+        tls: Option<(PathBuf, PathBuf)>,
+    ) -> anyhow::Result<Self> {
         let mut relay = Self {
             script: script.to_owned(),
             port: free_port(),
             state: state.to_owned(),
             vars: vars.iter().map(|v| (*v).to_owned()).collect(),
+            tls,
             child: None,
         };
         relay.restart()?;
@@ -84,12 +109,19 @@ impl Relay {
 
     /// The base URL for `--relay`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Starts it again on the same port and state directory.
     pub fn restart(&mut self) -> anyhow::Result<()> {
-        let child = Command::new("bash")
+        // The relay's output goes next to its state, and its tail into the error if it never
+        // comes up.
+        std::fs::create_dir_all(&self.state)?;
+        let log_path = self.state.with_extension("log");
+        let log = std::fs::File::create(&log_path)?;
+        let mut command = Command::new("bash");
+        command
             .arg(&self.script)
             .arg(self.port.to_string())
             .arg(&self.state)
@@ -97,22 +129,35 @@ impl Relay {
             // `make test-client` builds the Worker once first; restarts must not rebuild it.
             .env("RELAY_NO_BUILD", "1")
             .env("RELAY_VARS", self.vars.join(" "))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .context("starting scripts/relay.sh")?;
+            .env_remove("RELAY_TLS_CERT")
+            .env_remove("RELAY_TLS_KEY")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .process_group(0);
+        if let Some((cert, key)) = &self.tls {
+            command
+                .env("RELAY_TLS_CERT", cert)
+                .env("RELAY_TLS_KEY", key);
+        }
+        let child = command.spawn().context("starting scripts/relay.sh")?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(180);
         while Instant::now() < deadline {
-            if health(self.port) {
+            let up = match &self.tls {
+                Some(_) => tls::health(self.port),
+                None => health(self.port),
+            };
+            if up {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
         bail!(
-            "relay did not answer /health on port {} within 180s",
-            self.port
+            "relay did not answer /health on port {} within 180s; its output ends:\n{}",
+            self.port,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }
 
@@ -165,10 +210,14 @@ fn health(port: u16) -> bool {
     http(port, "GET /health", "").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
 }
 
-/// The `tessera` binary, built on first use.
+/// The `tessera` binary, built on first use; `$TESSERA_BIN` names another one (an older build,
+/// to see a new test fail against it).
 pub fn tessera_bin() -> anyhow::Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("TESSERA_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
     let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "client-native", "--bin", "tessera"])
+        .args(["build", "-q", "-p", "tessera-cli", "--bin", "tessera"])
         .current_dir(root())
         .status()?;
     if !status.success() {

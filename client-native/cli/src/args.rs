@@ -106,9 +106,16 @@ pub(crate) enum Command {
 pub(crate) struct SyncArgs {
     #[arg(required = true)]
     pub(crate) docs: Vec<String>,
-    /// Relay base URL, such as http://127.0.0.1:8787.
+    /// Relay base URL, such as https://relay.example.com (http:// only on this machine).
     #[arg(long)]
     pub(crate) relay: String,
+    /// Also trust the CA certificates in this PEM file (a private CA, a development relay).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Allow http:// / ws:// to a host other than this machine: the token travels in clear
+    /// text. For closed test networks only.
+    #[arg(long)]
+    pub(crate) insecure_transport: bool,
     #[arg(long, env = "TESSERA_TOKEN", hide_env_values = true)]
     pub(crate) token: String,
     /// Keep syncing and print changes until interrupted.

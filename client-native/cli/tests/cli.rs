@@ -184,3 +184,85 @@ fn kill_9_during_a_burst_keeps_every_returned_edit() {
         "{len} chars, {returned} returned"
     );
 }
+
+/// A plain-text relay URL off this machine would carry the token in clear text: refused at
+/// once with the way out, unless `--insecure-transport` says the user means it.
+#[test]
+fn plain_http_to_another_host_is_refused_unless_opted_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = ok(d, &["new"]);
+    let started = std::time::Instant::now();
+    let sync = |extra: &[&str]| {
+        let mut args = vec![
+            "sync",
+            url.as_str(),
+            "--relay",
+            "http://relay.invalid:8787",
+            "--token",
+            "t",
+            "--timeout",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        tessera(d, &args)
+    };
+    let out = sync(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("clear text")
+            && err.contains("https://")
+            && err.contains("--insecure-transport"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Opted in: the transport tries (and, with no such host, times out saying so).
+    let out = sync(&["--insecure-transport"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(!err.contains("clear text"), "{err}");
+    // Loopback needs no opt-in.
+    let out = tessera(
+        d,
+        &[
+            "sync",
+            &url,
+            "--relay",
+            "http://127.0.0.1:9",
+            "--token",
+            "t",
+            "--timeout",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+}
+
+#[test]
+fn a_bad_ca_file_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = ok(d, &["new"]);
+    let missing = d.join("no-such-ca.pem");
+    let out = tessera(
+        d,
+        &[
+            "sync",
+            &url,
+            "--relay",
+            "https://127.0.0.1:9",
+            "--token",
+            "t",
+            "--ca-file",
+            missing.to_str().unwrap(),
+            "--timeout",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no-such-ca.pem"), "{err}");
+}

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use client_native::{Client, DocEvent, Document, SyncTarget};
+use client_native::{Client, DocEvent, Document, SyncTarget, TransportOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::SyncArgs;
@@ -13,6 +13,10 @@ pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
     let target = SyncTarget {
         relay: args.relay.clone(),
         token: args.token.clone(),
+        transport: TransportOptions {
+            ca_file: args.ca_file.clone(),
+            allow_insecure: args.insecure_transport,
+        },
     };
     let mut docs = Vec::new();
     for d in &args.docs {
@@ -30,7 +34,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
         async move {
             let r = doc.sync_until_in_sync(timeout).await;
             bar.inc(1);
-            r.map_err(|e| anyhow::anyhow!("{}: {e}", doc.url()))
+            // Context, not a new message: `main` reads the typed error for the exit code.
+            r.map_err(|e| anyhow::Error::new(e).context(doc.url()))
         }
     });
     let results = futures_join(waits).await;
@@ -38,16 +43,12 @@ pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
     for doc in &docs {
         let _ = doc.go_offline().await;
     }
-    let failures: Vec<String> = results
-        .into_iter()
-        .filter_map(Result::err)
-        .map(|e| e.to_string())
-        .collect();
-    if let Some(first) = failures.first() {
-        for f in &failures[1..] {
-            eprintln!("error: {f}");
+    let mut failures = results.into_iter().filter_map(Result::err);
+    if let Some(first) = failures.next() {
+        for f in failures {
+            eprintln!("error: {f:#}");
         }
-        anyhow::bail!("{first}");
+        return Err(first);
     }
     Ok(())
 }

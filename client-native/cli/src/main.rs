@@ -1,5 +1,9 @@
 //! `tessera`: create, edit, show, list and sync Tessera pages, and mint development tokens.
 //!
+//! This crate (tessera-cli) is a thin command line over the client-native library; the CLI's
+//! dependencies (clap, anyhow, indicatif, dirs) live here so the library an FFI layer wraps
+//! carries none of them.
+//!
 //! Every command opens the local database, does one thing, and exits; an edit is on disk
 //! before the process exits 0. Errors go to stderr with a non-zero exit code: 2 for usage
 //! errors, 3 when the relay refused the token (mint a new one), 4 when `sync` timed out (the
