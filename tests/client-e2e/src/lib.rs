@@ -22,15 +22,16 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `Some(path)` if the relay start script exists; otherwise prints the skip message.
-pub fn relay_script_or_skip(test: &str) -> Option<PathBuf> {
+/// The relay start script. A missing script fails the test: a suite that skipped itself would
+/// report green while testing nothing.
+pub fn relay_script() -> PathBuf {
     let script = root().join("scripts/relay.sh");
-    if script.exists() {
-        Some(script)
-    } else {
-        println!("SKIPPED {test}: scripts/relay.sh does not exist yet (the relay has not landed)");
-        None
-    }
+    assert!(
+        script.exists(),
+        "{} is missing: the end-to-end tests need it to start the relay",
+        script.display()
+    );
+    script
 }
 
 /// The relay's HS256 dev secret, from `.dev.vars` (or its example).

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use client_e2e::{Device, Relay, jwt_secret, relay_script_or_skip, tessera_bin, token, token_with};
+use client_e2e::{Device, Relay, jwt_secret, relay_script, tessera_bin, token, token_with};
 
 /// Fields drop in order: the relay dies before its state directory is removed.
 struct World {
@@ -53,9 +53,7 @@ fn world(name: &str, script: &Path) -> anyhow::Result<World> {
 
 #[test]
 fn demo_scenario_converges_byte_identically() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("demo_scenario_converges_byte_identically") else {
-        return Ok(());
-    };
+    let script = relay_script();
     let w = world("demo", &script)?;
     let (a, b, url, t) = (&w.a, &w.b, w.relay.url(), w.token.as_str());
     let doc = a.ok(&["new", "--title", "Trip"])?;
@@ -93,10 +91,7 @@ fn demo_scenario_converges_byte_identically() -> anyhow::Result<()> {
 
 #[test]
 fn relay_killed_mid_sync_then_restarted_loses_nothing() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("relay_killed_mid_sync_then_restarted_loses_nothing")
-    else {
-        return Ok(());
-    };
+    let script = relay_script();
     let mut w = world("kill-relay", &script)?;
     let (url, t) = (w.relay.url(), w.token.clone());
     let doc = w.a.ok(&["new", "--title", "crash"])?;
@@ -121,9 +116,7 @@ fn relay_killed_mid_sync_then_restarted_loses_nothing() -> anyhow::Result<()> {
 
 #[test]
 fn unreachable_relay_then_backoff_reconnect_brings_offline_edits() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("unreachable_relay_then_backoff_reconnect") else {
-        return Ok(());
-    };
+    let script = relay_script();
     let mut w = world("unreachable", &script)?;
     let (url, t) = (w.relay.url(), w.token.clone());
     let doc = w.a.ok(&["new"])?;
@@ -147,9 +140,7 @@ fn unreachable_relay_then_backoff_reconnect_brings_offline_edits() -> anyhow::Re
 
 #[test]
 fn a_10k_edit_document_syncs_to_a_fresh_device() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("a_10k_edit_document_syncs_to_a_fresh_device") else {
-        return Ok(());
-    };
+    let script = relay_script();
     let w = world("10k", &script)?;
     let (url, t) = (w.relay.url(), w.token.clone());
     let data = w.a.data.clone();
@@ -191,9 +182,7 @@ fn ten_k_edits(data: &Path, n: usize) -> anyhow::Result<String> {
 
 #[test]
 fn client_killed_mid_burst_keeps_returned_edits_and_syncs() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("client_killed_mid_burst_keeps_returned_edits") else {
-        return Ok(());
-    };
+    let script = relay_script();
     let w = world("kill-client", &script)?;
     let (url, t) = (w.relay.url(), w.token.clone());
     let doc = w.a.ok(&["new"])?;
@@ -229,10 +218,7 @@ fn client_killed_mid_burst_keeps_returned_edits_and_syncs() -> anyhow::Result<()
 
 #[test]
 fn relay_refusals_reach_the_cli_as_actionable_errors() -> anyhow::Result<()> {
-    let Some(script) = relay_script_or_skip("relay_refusals_reach_the_cli_as_actionable_errors")
-    else {
-        return Ok(());
-    };
+    let script = relay_script();
     let dir = tempfile_dir::Dir::new("refusals");
     let bin = tessera_bin()?;
     // A plan of one document, so the second one is over quota.
