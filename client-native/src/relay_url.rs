@@ -1,24 +1,15 @@
 //! Mapping a relay base URL to a document's WebSocket address.
 
-use sync_core::protocol::DocumentId;
+use sync_core::protocol::{DocumentId, Route};
 
 use crate::error::{Error, Result};
 
-/// `http://h:p` (or `ws://`, `https://`, `wss://`) plus a document -> `ws://h:p/v1/docs/<id>`.
+/// `http://h:p` (or `ws://`, `https://`, `wss://`) plus a document -> `ws://h:p/v1/docs/<id>`,
+/// built by the same `sync_core::protocol::routes` the relay parses with.
 pub fn doc_socket_url(relay: &str, doc: DocumentId) -> Result<String> {
-    let trimmed = relay.trim_end_matches('/');
-    let (scheme, rest) = trimmed
-        .split_once("://")
-        .ok_or_else(|| Error::BadRelayUrl(relay.to_owned()))?;
-    let ws = match scheme {
-        "http" | "ws" => "ws",
-        "https" | "wss" => "wss",
-        _ => return Err(Error::BadRelayUrl(relay.to_owned())),
-    };
-    if rest.is_empty() {
-        return Err(Error::BadRelayUrl(relay.to_owned()));
-    }
-    Ok(format!("{ws}://{rest}/v1/docs/{doc}"))
+    Route::Connect(doc)
+        .url(relay, None)
+        .ok_or_else(|| Error::BadRelayUrl(relay.to_owned()))
 }
 
 #[cfg(test)]

@@ -421,8 +421,16 @@ impl DocRoom {
     // ---- storage ----------------------------------------------------------------------------
 
     fn snapshot_key(&self, generation: u64) -> Result<String> {
-        let doc = self.meta("doc_id")?.unwrap_or_default();
-        Ok(crate::sweep::snapshot_key(&doc, generation))
+        // Keyed like the room itself (tenant + document): two tenants' documents with the same
+        // id must never share, or overwrite, a snapshot in R2.
+        let doc: DocumentId = self
+            .meta("doc_id")?
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| Error::Runtime("the room has no document id".into()))?;
+        let tenant = self.meta("tenant")?.unwrap_or_default();
+        let name = sync_core::relay::room_name(&tenant, &doc);
+        Ok(crate::sweep::snapshot_key(&name, generation))
     }
 
     async fn load(&self) -> Result<StoredRoom> {

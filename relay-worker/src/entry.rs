@@ -1,60 +1,85 @@
-//! The Worker's `fetch`: route, verify the token, then (and only then) reach a Durable Object.
+//! The Worker's `fetch`: asks `sync_core::relay::gate` what a request may do, then carries it
+//! out. Nothing reaches a Durable Object before the token is verified, and every refusal is
+//! answered in the form the gate chose (in-band on a WebSocket upgrade, HTTP otherwise).
 
-use std::cell::RefCell;
+use sync_core::auth::{Claims, Verifier, VerifierConfig, bearer_token};
+use sync_core::protocol::Route;
+use sync_core::relay::gate::{self, Admitted, Answer, Refusal};
+use worker::{Context, Env, Headers, Method, Request, RequestInit, Response, WebSocketPair, event};
 
-use sync_core::auth::{Claims, Jwks, Verifier, VerifierConfig, bearer_token};
-use sync_core::protocol::{DocumentId, ErrorCode};
-use sync_core::relay::Plans;
-use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, event};
-
-use crate::access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
+use crate::access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER};
 use crate::error::{Error, Result};
-use crate::http;
-use crate::route::{Route, route};
-
-/// How long a fetched JWKS is trusted before it is fetched again.
-const JWKS_TTL_MS: f64 = 300_000.0;
-
-thread_local! {
-    static JWKS_CACHE: RefCell<Option<(String, f64, Jwks)>> = const { RefCell::new(None) };
-}
+use crate::log::RequestLog;
+use crate::{http, jwks, plans};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
     let origin = req.headers().get("origin")?;
-    let resp = match handle(req, &env).await {
+    let upgrade = req
+        .headers()
+        .get("upgrade")?
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    let mut log = RequestLog::new(req.method().as_ref());
+    let resp = match handle(&req, &env, upgrade, &mut log).await {
         Ok(resp) => resp,
-        Err(e) => http::refusal(&e)?,
+        Err(e) => {
+            if matches!(e, Error::Config(_) | Error::Runtime(_)) {
+                worker::console_error!("relay error: {e}");
+            }
+            let refusal = e.refusal();
+            log.code = Some(refusal.reason.as_str());
+            answer(&refusal, upgrade)?
+        }
     };
+    log.status = resp.status_code();
+    log.duration_ms = worker::Date::now().as_millis().saturating_sub(started);
+    worker::console_log!("{}", log.line());
     http::finish(resp, origin, &env).await
 }
 
-async fn handle(req: Request, env: &Env) -> Result<Response> {
+/// Carries out a refusal: an HTTP response, or an accepted socket that says why and closes.
+fn answer(refusal: &Refusal, upgrade: bool) -> worker::Result<Response> {
+    match refusal.answer(upgrade) {
+        Answer::Http { status, body } => http::json(body, status),
+        Answer::InBand { frame, close_code } => {
+            // Answered by the Worker itself: no Durable Object is woken for a refusal.
+            let pair = WebSocketPair::new()?;
+            pair.server.accept()?;
+            pair.server.send_with_bytes(frame)?;
+            pair.server
+                .close(Some(close_code), Some(refusal.reason.as_str()))?;
+            Response::from_websocket(pair.client)
+        }
+    }
+}
+
+async fn handle(req: &Request, env: &Env, upgrade: bool, log: &mut RequestLog) -> Result<Response> {
     let url = req.url()?;
-    let route = route(req.method().as_ref(), url.path())?;
+    let route = gate::check_route(req.method().as_ref(), url.path(), upgrade)?;
+    log.route = route.name();
+    log.doc = route.doc().map(|d| d.to_string());
     match route {
-        Route::Health => Ok(Response::ok("ok")?),
-        Route::Preflight => Ok(Response::empty()?.with_status(204)),
+        Route::Health => return Ok(Response::ok("ok")?),
+        Route::Preflight => return Ok(Response::empty()?.with_status(204)),
+        _ => {}
+    }
+    let token = bearer_token(req.headers().get("authorization")?.as_deref(), url.query())
+        .ok_or_else(Refusal::no_token)?;
+    let claims = verify(&token, env).await?;
+    let admitted = gate::admit(&route, &claims, &plans::plans(env)?)?;
+    log.tenant = Some(admitted.tenant.clone());
+    match route {
         Route::Usage => {
-            let claims = verify(&req, env).await?;
             let stub = env
                 .durable_object("TENANT_QUOTA")?
-                .id_from_name(&claims.tenant)?
+                .id_from_name(&admitted.tenant)?
                 .get_stub()?;
-            let fwd = forward(env, "https://quota/usage", Method::Get, &claims, None)?;
+            let fwd = forward("https://quota/usage", Method::Get, &admitted, &route)?;
             Ok(stub.fetch_with_request(fwd).await?)
         }
-        Route::Connect(doc) => {
-            let claims = verify_for_doc(&req, env, doc).await?;
-            let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
-            if !upgrade.eq_ignore_ascii_case("websocket") {
-                return Ok(http::json(
-                    r#"{"code":"upgrade_required","message":"expected a WebSocket upgrade"}"#
-                        .into(),
-                    426,
-                )?);
-            }
-            let fwd = forward(env, "https://room/connect", Method::Get, &claims, Some(doc))?;
+        Route::Connect(_) => {
+            let fwd = forward("https://room/connect", Method::Get, &admitted, &route)?;
             for h in [
                 "upgrade",
                 "sec-websocket-key",
@@ -65,74 +90,52 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
                     fwd.headers().set(h, &v)?;
                 }
             }
-            room(env, doc)?
+            room(env, &admitted)?
                 .fetch_with_request(fwd)
                 .await
                 .map_err(Into::into)
         }
-        Route::Snapshot(doc) => {
-            let claims = verify_for_doc(&req, env, doc).await?;
-            let fwd = forward(
-                env,
-                "https://room/snapshot",
-                Method::Get,
-                &claims,
-                Some(doc),
-            )?;
+        Route::Snapshot(_) => {
+            let fwd = forward("https://room/snapshot", Method::Get, &admitted, &route)?;
             if let Some(v) = req.headers().get("if-none-match")? {
                 fwd.headers().set("if-none-match", &v)?;
             }
-            room(env, doc)?
+            room(env, &admitted)?
                 .fetch_with_request(fwd)
                 .await
                 .map_err(Into::into)
         }
-        Route::Delete(doc) => {
-            let claims = verify_for_doc(&req, env, doc).await?;
-            if !claims.scope.is_admin() {
-                return Err(Error::refused(
-                    ErrorCode::PermissionDenied,
-                    "deleting a document needs the admin scope",
-                ));
-            }
-            let fwd = forward(
-                env,
-                "https://room/delete",
-                Method::Delete,
-                &claims,
-                Some(doc),
-            )?;
-            room(env, doc)?
+        Route::Delete(_) => {
+            let fwd = forward("https://room/delete", Method::Delete, &admitted, &route)?;
+            room(env, &admitted)?
                 .fetch_with_request(fwd)
                 .await
                 .map_err(Into::into)
         }
+        Route::Health | Route::Preflight => unreachable!("answered before the token check"),
     }
 }
 
-fn room(env: &Env, doc: DocumentId) -> Result<worker::Stub> {
+/// The caller's tenant's room of the document: never another tenant's.
+fn room(env: &Env, admitted: &Admitted) -> Result<worker::Stub> {
+    let name = admitted
+        .room
+        .as_deref()
+        .ok_or_else(|| Error::Runtime("a document route without a room".into()))?;
     Ok(env
         .durable_object("DOC_ROOM")?
-        .id_from_name(&doc.to_string())?
+        .id_from_name(name)?
         .get_stub()?)
 }
 
 /// A request to a Durable Object carrying the verified peer's access.
-fn forward(
-    env: &Env,
-    url: &str,
-    method: Method,
-    claims: &Claims,
-    doc: Option<DocumentId>,
-) -> Result<Request> {
+fn forward(url: &str, method: Method, admitted: &Admitted, route: &Route) -> Result<Request> {
     let headers = Headers::new();
-    let plans = Plans::from_json(&env.var("PLANS")?.to_string())?;
-    let limits = plans.limits(claims.plan_or_default())?;
-    let access = serde_json::to_string(&peer_access(claims, limits))
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let access =
+        serde_json::to_string(&admitted.access).map_err(|e| Error::Runtime(e.to_string()))?;
     headers.set(ACCESS_HEADER, &access)?;
-    headers.set(PLAN_HEADER, claims.plan_or_default())?;
-    if let Some(doc) = doc {
+    headers.set(PLAN_HEADER, &admitted.plan)?;
+    if let Some(doc) = route.doc() {
         headers.set(DOC_HEADER, &doc.to_string())?;
     }
     let mut init = RequestInit::new();
@@ -140,68 +143,31 @@ fn forward(
     Ok(Request::new_with_init(url, &init)?)
 }
 
-async fn verify_for_doc(req: &Request, env: &Env, doc: DocumentId) -> Result<Claims> {
-    let claims = verify(req, env).await?;
-    if !claims.allows_doc(&doc.to_string()) {
-        return Err(Error::refused(
-            ErrorCode::AuthFailed,
-            "the token does not grant this document",
-        ));
-    }
-    Ok(claims)
-}
-
-async fn verify(req: &Request, env: &Env) -> Result<Claims> {
-    let url = req.url()?;
-    let token = bearer_token(req.headers().get("authorization")?.as_deref(), url.query())
-        .ok_or_else(|| Error::refused(ErrorCode::AuthFailed, "no token"))?;
+async fn verify(token: &str, env: &Env) -> Result<Claims> {
     let secret = env
         .secret("TESSERA_JWT_SECRET")
         .map(|s| s.to_string())
         .or_else(|_| env.var("TESSERA_JWT_SECRET").map(|s| s.to_string()))
         .ok();
-    let opt_var = |name: &str| {
-        env.var(name)
-            .map(|v| v.to_string())
-            .ok()
-            .filter(|v| !v.is_empty())
-    };
-    let jwks = match opt_var("JWKS_URL") {
-        Some(u) => Some(jwks(&u).await?),
+    let jwks = match opt_var(env, "JWKS_URL") {
+        Some(url) => jwks::keys_for(token, &url, env).await?,
         None => None,
     };
     let verifier = Verifier::new(VerifierConfig {
         hs256_secret: secret.map(String::into_bytes),
         jwks,
-        issuer: opt_var("JWT_ISSUER"),
-        audience: opt_var("JWT_AUDIENCE"),
+        issuer: opt_var(env, "JWT_ISSUER"),
+        audience: opt_var(env, "JWT_AUDIENCE"),
         ..VerifierConfig::default()
     });
     let now_secs = worker::Date::now().as_millis() / 1000;
-    Ok(verifier.verify(&token, now_secs)?)
+    Ok(verifier.verify(token, now_secs)?)
 }
 
-async fn jwks(url: &str) -> Result<Jwks> {
-    let now = worker::js_sys::Date::now();
-    let cached = JWKS_CACHE.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|(u, at, _)| u == url && now - at < JWKS_TTL_MS)
-            .map(|(_, _, j)| j.clone())
-    });
-    if let Some(j) = cached {
-        return Ok(j);
-    }
-    let parsed = worker::Url::parse(url).map_err(|e| Error::Config(format!("JWKS_URL: {e}")))?;
-    let mut resp = Fetch::Url(parsed).send().await?;
-    if resp.status_code() != 200 {
-        return Err(Error::Runtime(format!(
-            "JWKS fetch answered {}",
-            resp.status_code()
-        )));
-    }
-    let text = resp.text().await?;
-    let jwks = Jwks::from_json(&text).map_err(|e| Error::Config(format!("JWKS: {e}")))?;
-    JWKS_CACHE.with(|c| *c.borrow_mut() = Some((url.to_string(), now, jwks.clone())));
-    Ok(jwks)
+/// A var that is set and not empty.
+pub(crate) fn opt_var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|v| !v.is_empty())
 }

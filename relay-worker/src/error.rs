@@ -3,6 +3,7 @@
 use sync_core::auth::AuthError;
 use sync_core::protocol::ErrorCode;
 use sync_core::relay::PlansError;
+use sync_core::relay::gate::{Reason, Refusal};
 
 /// Everything that can go wrong in the relay shell.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,9 @@ pub enum Error {
         /// A human-readable explanation.
         message: String,
     },
+    /// A refusal decided by `sync_core::relay::gate`, which also knows its form.
+    #[error("{}", .0.message)]
+    Gate(Refusal),
     /// No such route.
     #[error("not found")]
     NotFound,
@@ -45,6 +49,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::Refused { code, .. } => code.http_status(),
+            Self::Gate(r) => r.reason.http_status(),
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Config(_) | Self::Runtime(_) => 500,
@@ -55,9 +60,21 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Refused { code, .. } => code.as_str(),
+            Self::Gate(r) => r.reason.as_str(),
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Config(_) | Self::Runtime(_) => "internal",
+        }
+    }
+
+    /// The refusal the gate answers this error with; internal errors say only "internal error".
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::Refused { code, message } => Refusal::code(*code, message.clone()),
+            Self::Gate(r) => r.clone(),
+            Self::NotFound => Refusal::new(Reason::NotFound, "not found"),
+            Self::MethodNotAllowed => Refusal::new(Reason::MethodNotAllowed, "method not allowed"),
+            Self::Config(_) | Self::Runtime(_) => Refusal::internal(),
         }
     }
 
@@ -79,12 +96,13 @@ impl From<PlansError> for Error {
 
 impl From<AuthError> for Error {
     fn from(e: AuthError) -> Self {
-        let code = if e.code() == ErrorCode::TokenExpired.as_str() {
-            ErrorCode::TokenExpired
-        } else {
-            ErrorCode::AuthFailed
-        };
-        Self::refused(code, e.to_string())
+        Self::Gate(Refusal::from(e))
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Self::Gate(r)
     }
 }
 
@@ -109,5 +127,9 @@ mod tests {
         let e = Error::Runtime("secret path /x".into());
         assert_eq!(e.status(), 500);
         assert!(!e.body().contains("/x"));
+        assert!(!e.refusal().message.contains("/x"));
+        let e = Error::from(AuthError::Expired { exp: 1, now: 2 });
+        assert_eq!(e.code(), "token_expired");
+        assert_eq!(e.refusal().reason, Reason::Code(ErrorCode::TokenExpired));
     }
 }

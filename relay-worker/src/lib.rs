@@ -1,24 +1,30 @@
 //! Tessera's edge relay: a Cloudflare Worker (workers-rs) that is a thin shell over
 //! `sync_core::relay::RelayRoom`.
 //!
-//! It owns IO only: HTTP routing, JWT verification (via `sync_core::auth`) before any Durable
-//! Object is touched, the `DocRoom` Durable Object (hibernatable WebSockets, SQLite log, R2
+//! It owns IO only: carrying out the gate's decisions (`sync_core::relay::gate`: route, token,
+//! tenant, room, refusal form) before any Durable Object is touched, fetching the JWKS when
+//! `sync_core::auth::JwksCache` says so, one JSON log line per request, the `DocRoom` Durable Object (hibernatable WebSockets, SQLite log, R2
 //! snapshots, alarms) and the `TenantQuota` Durable Object. It must never make a sync, persistence
 //! or authorization decision of its own: every such decision comes out of the room as a
 //! `RoomOutput`, which the shell carries out in order and answers with a `RoomInput`.
 //!
-//! The quota ledger is `sync_core::relay::Ledger`. The pure parts (routing, error mapping, the
-//! access header) build natively and are unit-tested on the host; the runtime parts exist only
+//! The quota ledger is `sync_core::relay::Ledger`. The pure parts (error mapping, the log line, the
+//! plans, the deployment checks) build natively and are unit-tested on the host; the runtime parts exist only
 //! on `wasm32`.
 
 mod access;
 mod error;
-mod route;
+mod log;
+mod plans;
 mod sweep;
 
-pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
+#[cfg(test)]
+mod deploy_config;
+
+pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER};
 pub use error::{Error, Result};
-pub use route::{Route, route};
+pub use log::RequestLog;
+pub use plans::{DEFAULT_PLANS, plans_from};
 pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
 
 #[cfg(target_arch = "wasm32")]
@@ -29,5 +35,7 @@ mod doc_room;
 mod entry;
 #[cfg(target_arch = "wasm32")]
 mod http;
+#[cfg(target_arch = "wasm32")]
+mod jwks;
 #[cfg(target_arch = "wasm32")]
 mod tenant_quota;

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response, State, durable_object};
 use crate::access::PLAN_HEADER;
 use crate::error::{Error, Result};
 use crate::http;
-use sync_core::relay::{Ledger, Plans};
+use sync_core::relay::Ledger;
 
 /// A room's reservation request.
 #[derive(Debug, Deserialize)]
@@ -55,7 +55,7 @@ impl TenantQuota {
             .headers()
             .get(PLAN_HEADER)?
             .unwrap_or_else(|| "free".into());
-        let plans = Plans::from_json(&self.env.var("PLANS")?.to_string())?;
+        let plans = crate::plans::plans(&self.env)?;
         let limits = plans.limits(&plan)?;
         let now = worker::Date::now().as_millis();
         let mut ledger = self.load()?;

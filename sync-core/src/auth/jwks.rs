@@ -48,9 +48,10 @@ struct Jwk {
 impl Jwks {
     /// Parses a JWKS document.
     ///
-    /// Fails with [`AuthError::InvalidJwks`] if the text is not a JWKS, if a usable-looking key
-    /// is not a valid public key (bad base64, a point off the curve, an RSA modulus under 2048
-    /// or over 8192 bits), or if no usable key remains.
+    /// A usable-looking key that is not a valid public key (bad base64, a point off the curve,
+    /// an RSA modulus under 2048 or over 8192 bits) is skipped. Fails with
+    /// [`AuthError::InvalidJwks`] if the text is not a JWKS or if no usable key remains (naming
+    /// the first invalid key, if there was one).
     pub fn from_json(json: &str) -> Result<Self, AuthError> {
         // Entries are parsed one by one so that one exotic key cannot reject the whole set.
         #[derive(Deserialize)]
@@ -60,18 +61,26 @@ impl Jwks {
         let doc: Document =
             serde_json::from_str(json).map_err(|e| AuthError::InvalidJwks(e.to_string()))?;
         let mut keys = Vec::new();
+        // The first broken key's reason, for the error when nothing usable remains.
+        let mut broken = None;
         for entry in doc.keys {
             let Ok(jwk) = serde_json::from_value::<Jwk>(entry) else {
                 continue;
             };
-            if let Some(key) = JwksKey::from_jwk(jwk)? {
-                keys.push(key);
+            // One malformed key (a provider's bug, or a key mid-rotation) is skipped: refusing
+            // the whole set would lock out every token signed by the good keys.
+            match JwksKey::from_jwk(jwk) {
+                Ok(Some(key)) => keys.push(key),
+                Ok(None) => {}
+                Err(e) => {
+                    broken.get_or_insert(e);
+                }
             }
         }
         if keys.is_empty() {
-            return Err(AuthError::InvalidJwks(
-                "no RS256 or ES256 signing key".into(),
-            ));
+            return Err(broken.unwrap_or_else(|| {
+                AuthError::InvalidJwks("no RS256 or ES256 signing key".into())
+            }));
         }
         Ok(Self { keys })
     }
@@ -231,6 +240,23 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_key_is_skipped_and_the_others_still_load() {
+        let mut keys = fixture_keys();
+        keys[1]["y"] = keys[1]["x"].clone();
+        keys.insert(
+            0,
+            json!({ "kty": "RSA", "kid": "bad", "n": "!!", "e": "AQAB" }),
+        );
+        let jwks = Jwks::from_json(&json!({ "keys": keys }).to_string()).expect("rs-1 remains");
+        assert_eq!(jwks.len(), 1);
+        assert!(jwks.select(Algorithm::RS256, Some("rs-1")).is_ok());
+        assert_eq!(
+            jwks.select(Algorithm::ES256, Some("es-1")).err(),
+            Some(AuthError::UnknownKey)
+        );
+    }
+
+    #[test]
     fn skips_keys_that_are_not_for_signature_verification() {
         let mut keys = fixture_keys();
         keys[0]["use"] = json!("enc");
@@ -251,10 +277,10 @@ mod tests {
                 "{text}"
             );
         }
-        let mut keys = fixture_keys();
-        keys[1]["y"] = keys[1]["x"].clone();
+        let mut es = fixture_keys()[1].clone();
+        es["y"] = es["x"].clone();
         let err =
-            Jwks::from_json(&json!({ "keys": keys }).to_string()).expect_err("off-curve point");
+            Jwks::from_json(&json!({ "keys": [es] }).to_string()).expect_err("off-curve point");
         assert!(
             matches!(err, AuthError::InvalidJwks(ref m) if m.contains("es-1")),
             "{err:?}"

@@ -139,19 +139,15 @@ fn expiry_respects_leeway_on_both_sides_of_the_boundary() {
     )
     .expect("mints");
     let verifier = hs_verifier();
-    assert!(
-        verifier
-            .verify(&token, NOW + DEFAULT_LEEWAY_SECS - 1)
-            .is_ok()
-    );
+    assert!(verifier.verify(&token, NOW + CLOCK_LEEWAY_SECS - 1).is_ok());
     let err = verifier
-        .verify(&token, NOW + DEFAULT_LEEWAY_SECS)
+        .verify(&token, NOW + CLOCK_LEEWAY_SECS)
         .expect_err("expired");
     assert_eq!(
         err,
         AuthError::Expired {
             exp: NOW,
-            now: NOW + DEFAULT_LEEWAY_SECS
+            now: NOW + CLOCK_LEEWAY_SECS
         }
     );
     assert_eq!(err.code(), "token_expired");
@@ -181,17 +177,17 @@ fn not_before_in_the_future() {
     .expect("mints");
     let verifier = hs_verifier();
     let err = verifier
-        .verify(&token, nbf - DEFAULT_LEEWAY_SECS - 1)
+        .verify(&token, nbf - CLOCK_LEEWAY_SECS - 1)
         .expect_err("too early");
     assert_eq!(
         err,
         AuthError::NotYetValid {
             nbf,
-            now: nbf - DEFAULT_LEEWAY_SECS - 1
+            now: nbf - CLOCK_LEEWAY_SECS - 1
         }
     );
     assert_eq!(err.code(), "auth_failed");
-    assert!(verifier.verify(&token, nbf - DEFAULT_LEEWAY_SECS).is_ok());
+    assert!(verifier.verify(&token, nbf - CLOCK_LEEWAY_SECS).is_ok());
 }
 
 #[test]

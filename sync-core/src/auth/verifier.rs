@@ -8,8 +8,14 @@ use super::claims::RawClaims;
 use super::jws::{self, Algorithm, HmacKey, VerifyingKey};
 use super::{AuthError, Claims, Jwks};
 
-/// The clock skew tolerated between the token issuer and the caller's `now`, by default.
-pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+/// The clock skew tolerated between the token issuer and the relay, in seconds.
+///
+/// One constant for every check of a token's time claims: the verifier accepts a token until
+/// `exp + CLOCK_LEEWAY_SECS`, and the relay's gate hands the room that same instant as the
+/// session's end (`PeerAccess::expires_at_ms`), so a token the Worker admitted is never refused
+/// as expired by the room a moment later, nor kept open past the moment the Worker would refuse
+/// it.
+pub const CLOCK_LEEWAY_SECS: u64 = 60;
 
 /// What a [`Verifier`] trusts. Build one per deployment from its secrets and vars.
 ///
@@ -26,7 +32,7 @@ pub struct VerifierConfig {
     pub issuer: Option<String>,
     /// When set, tokens' `aud` must contain this value. When unset, `aud` is not checked.
     pub audience: Option<String>,
-    /// Seconds of clock skew allowed on `exp` and `nbf`; [`DEFAULT_LEEWAY_SECS`] by default.
+    /// Seconds of clock skew allowed on `exp` and `nbf`; [`CLOCK_LEEWAY_SECS`] by default.
     pub leeway_secs: u64,
 }
 
@@ -37,7 +43,7 @@ impl Default for VerifierConfig {
             jwks: None,
             issuer: None,
             audience: None,
-            leeway_secs: DEFAULT_LEEWAY_SECS,
+            leeway_secs: CLOCK_LEEWAY_SECS,
         }
     }
 }
@@ -158,6 +164,16 @@ impl Verifier {
                 ))
             }
         }
+    }
+}
+
+/// The algorithm and `kid` of a token that needs a key from a JWKS (RS256 or ES256); `None` for
+/// HS256 and for anything the verifier will refuse on its own (no key set can help those).
+pub(super) fn key_hint(token: &str) -> Option<(Algorithm, Option<String>)> {
+    let header = parse_header(token).ok()?;
+    match Algorithm::from_name(&header.alg)? {
+        Algorithm::HS256 => None,
+        alg @ (Algorithm::RS256 | Algorithm::ES256) => Some((alg, header.kid)),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod limits;
 mod message;
 mod read;
 mod reassemble;
+pub mod routes;
 mod split;
 
 pub use decode::{DEFAULT_MAX_FRAME_LEN, DecodeError};
@@ -36,4 +37,5 @@ pub use http_refusal::HttpRefusal;
 pub use ids::{BadDocumentId, DocumentId, PeerId, StorageId};
 pub use message::{HeadsInfo, Message, PeerMetadata};
 pub use reassemble::{Reassembler, ReassemblyError, ReassemblyLimits};
+pub use routes::{Route, RouteError};
 pub use split::{SplitError, max_sync_data_len, split_sync_data};

@@ -29,6 +29,7 @@
 //! queued changes (nothing partial is stored) and closes their senders with the code.
 
 mod config;
+pub mod gate;
 mod io;
 mod peer;
 mod persistence;
@@ -37,6 +38,7 @@ mod rate;
 mod room;
 
 pub use config::RoomConfig;
+pub use gate::room_name;
 pub use io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
     StoredSnapshot,

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_status};
+use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_refusal, connect_status};
 use sync_core::auth::Scope;
 use sync_core::protocol::DocumentId;
+use sync_core::protocol::ErrorCode;
 
 const T: Duration = Duration::from_secs(30);
 
@@ -81,12 +82,11 @@ async fn auth_matrix() {
 
     let no_token = format!("ws://127.0.0.1:{}/v1/docs/{id}", relay.port);
     let cases = [
-        ("no token", no_token, 401, "auth_failed"),
+        ("no token", no_token, ErrorCode::AuthFailed),
         (
             "bad signature",
             url(&TokenSpec::writer().mint_with("not-the-secret")),
-            401,
-            "auth_failed",
+            ErrorCode::AuthFailed,
         ),
         (
             "expired",
@@ -95,8 +95,7 @@ async fn auth_matrix() {
                 ..TokenSpec::writer()
             }
             .mint()),
-            401,
-            "token_expired",
+            ErrorCode::TokenExpired,
         ),
         (
             "wrong doc",
@@ -105,18 +104,19 @@ async fn auth_matrix() {
                 ..TokenSpec::writer()
             }
             .mint()),
-            401,
-            "auth_failed",
+            ErrorCode::AuthFailed,
         ),
     ];
-    for (name, url, status, code) in cases {
-        let (got, body) = connect_status(&url).await;
-        assert_eq!(got, status, "{name}: {body}");
-        assert!(body.contains(code), "{name}: {body}");
+    // Refused upgrades come in-band: the only form a browser can read.
+    for (name, url, code) in cases {
+        let r = connect_refusal(&url).await;
+        assert!(r.in_band(), "{name}: {r:?}");
+        assert_eq!(r.code.as_deref(), Some(code.as_str()), "{name}: {r:?}");
+        assert_eq!(r.close_code, Some(code.close_code()), "{name}: {r:?}");
     }
     assert_ne!(DEV_SECRET, "not-the-secret");
 
-    // The document now belongs to t1; a t2 token is refused.
+    // The document belongs to t1; a t2 token with the same id reaches t2's own, empty document.
     let mut owner = Client::new("owner", url(&TokenSpec::writer().mint()), doc, true);
     assert!(in_sync(&mut owner).await, "{:?}", owner.events);
     let other_tenant = TokenSpec {
@@ -124,8 +124,12 @@ async fn auth_matrix() {
         ..TokenSpec::writer()
     }
     .mint();
-    let (got, body) = connect_status(&url(&other_tenant)).await;
-    assert_eq!(got, 401, "wrong tenant: {body}");
+    let mut other = Client::new("other", url(&other_tenant), doc, false);
+    let _ = other
+        .online_until(Duration::from_secs(5), |c| c.sync.is_in_sync())
+        .await;
+    other.pump_for(Duration::from_millis(500)).await;
+    assert_ne!(other.title(), "E2E page", "t2 read t1's document");
 
     // A read-only peer that pushes a change gets permission_denied and the doc is unchanged.
     let read = TokenSpec {
@@ -249,10 +253,11 @@ async fn rs256_token_from_a_local_jwks() {
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
     assert!(in_sync(&mut a).await, "RS256 client: {:?}", a.events);
     // A token signed by another RSA key (or the HS256 one with a wrong secret) is still refused.
-    let (status, body) =
-        connect_status(&relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint_with("nope")))
+    let r =
+        connect_refusal(&relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint_with("nope")))
             .await;
-    assert_eq!(status, 401, "{body}");
+    assert!(r.in_band(), "{r:?}");
+    assert_eq!(r.code.as_deref(), Some("auth_failed"), "{r:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -313,16 +318,19 @@ async fn quota_documents_bytes_and_rate() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn token_expiring_mid_session_closes_with_token_expired() {
-    use sync_core::protocol::ErrorCode;
+    use sync_core::auth::CLOCK_LEEWAY_SECS;
 
     let relay = Relay::start("expiry", &[]);
     let doc = new_doc();
-    // JWT `exp` has whole seconds: this one runs out 3 to 4 s from now.
+    // The Worker admits a token until `exp + CLOCK_LEEWAY_SECS`, and the room ends the session
+    // at that same instant. JWT `exp` has whole seconds: this one, already past its `exp`, runs
+    // out of leeway 3 to 4 s from now.
     let short = TokenSpec {
-        exp_in: 4,
+        exp_in: 4 - CLOCK_LEEWAY_SECS as i64,
         ..TokenSpec::writer()
     };
-    let expires_at = std::time::UNIX_EPOCH + Duration::from_secs(short.claims().exp);
+    let expires_at =
+        std::time::UNIX_EPOCH + Duration::from_secs(short.claims().exp + CLOCK_LEEWAY_SECS);
     let mut a = Client::new(
         "a",
         relay.doc_url(&doc.to_string(), &short.mint()),
