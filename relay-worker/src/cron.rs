@@ -11,12 +11,27 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-async fn sweep(env: &Env) -> worker::Result<()> {
+/// Runs the sweep once (the cron trigger, or the dev-only `/__dev/sweep`).
+pub(crate) async fn sweep(env: &Env) -> worker::Result<()> {
     let bucket = env.bucket("SNAPSHOTS")?;
+    let keys = list_keys(&bucket, "snapshots/").await?;
+    let old = superseded(&keys);
+    if !old.is_empty() {
+        worker::console_log!("sweeping {} superseded snapshots", old.len());
+        bucket.delete_multiple(old).await?;
+    }
+    Ok(())
+}
+
+/// Every key under `prefix`, page by page.
+pub(crate) async fn list_keys(
+    bucket: &worker::Bucket,
+    prefix: &str,
+) -> worker::Result<Vec<String>> {
     let mut keys = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut list = bucket.list().prefix("snapshots/");
+        let mut list = bucket.list().prefix(prefix);
         if let Some(c) = cursor.take() {
             list = list.cursor(c);
         }
@@ -27,10 +42,5 @@ async fn sweep(env: &Env) -> worker::Result<()> {
             _ => break,
         }
     }
-    let old = superseded(&keys);
-    if !old.is_empty() {
-        worker::console_log!("sweeping {} superseded snapshots", old.len());
-        bucket.delete_multiple(old).await?;
-    }
-    Ok(())
+    Ok(keys)
 }

@@ -20,6 +20,7 @@ use worker::{
 };
 
 use crate::access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER};
+use crate::dev_faults::{Fault, FaultPlan};
 use crate::error::{Error, Result};
 use crate::http;
 
@@ -30,6 +31,9 @@ struct Attachment {
     access: PeerAccess,
     /// The room's own attachment, once it gave one.
     room: Option<Vec<u8>>,
+    /// Filler from the dev-only oversized-attachment fault; never set otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pad: Option<String>,
 }
 
 #[derive(Default)]
@@ -37,6 +41,7 @@ struct Inner {
     room: Option<RelayRoom>,
     sockets: HashMap<u64, WebSocket>,
     next_conn: u64,
+    faults: FaultPlan,
 }
 
 // State and Env are JS handles without Debug.
@@ -46,6 +51,7 @@ pub struct DocRoom {
     state: State,
     env: Env,
     inner: RefCell<Inner>,
+    dev: bool,
 }
 
 fn now_ms() -> u64 {
@@ -64,10 +70,12 @@ impl worker::DurableObject for DocRoom {
             "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
             None,
         );
+        let dev = crate::dev::enabled(&env);
         Self {
             state,
             env,
             inner: RefCell::new(Inner::default()),
+            dev,
         }
     }
 
@@ -123,7 +131,64 @@ impl worker::DurableObject for DocRoom {
 }
 
 impl DocRoom {
-    async fn serve(&self, req: Request) -> Result<Response> {
+    fn fault(&self, fault: Fault) -> bool {
+        self.dev && self.inner.borrow_mut().faults.take(fault)
+    }
+
+    fn injected(what: &str) -> Error {
+        Error::Runtime(format!("injected fault: {what}"))
+    }
+
+    async fn serve(&self, mut req: Request) -> Result<Response> {
+        if self.dev {
+            match req.url()?.path() {
+                "/__faults" => {
+                    let plan: FaultPlan = serde_json::from_str(&req.text().await?)
+                        .map_err(|e| Error::Runtime(format!("fault plan: {e}")))?;
+                    self.inner.borrow_mut().faults.add(&plan);
+                    return Ok(http::json("{}".into(), 200)?);
+                }
+                "/__stored" => {
+                    let rows = self
+                        .state
+                        .storage()
+                        .sql()
+                        .exec("SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM log", None)?;
+                    let mut log = 0i64;
+                    for row in rows.raw() {
+                        if let Some(SqlStorageValue::Integer(n)) = row?.into_iter().next() {
+                            log = n;
+                        }
+                    }
+                    let snapshot = match (self.meta_u64("snap_generation")?, self.meta("doc_id")?) {
+                        (Some(generation), Some(_)) => self
+                            .env
+                            .bucket("SNAPSHOTS")?
+                            .head(self.snapshot_key(generation)?)
+                            .await?
+                            .map_or(0, |o| o.size()),
+                        _ => 0,
+                    };
+                    let meta_rows = self
+                        .state
+                        .storage()
+                        .sql()
+                        .exec("SELECT key FROM meta", None)?
+                        .raw()
+                        .count();
+                    let faults = self.inner.borrow().faults;
+                    let body = serde_json::json!({
+                        "log_bytes": log,
+                        "snapshot_bytes": snapshot,
+                        "meta_rows": meta_rows,
+                        "exists": meta_rows > 0,
+                        "faults": faults,
+                    });
+                    return Ok(http::json(body.to_string(), 200)?);
+                }
+                _ => {}
+            }
+        }
         if let Some(doc) = req.headers().get(DOC_HEADER)?
             && self.meta("doc_id")?.is_none()
         {
@@ -182,6 +247,7 @@ impl DocRoom {
             conn,
             access: access.clone(),
             room: None,
+            pad: None,
         })?;
         self.input(RoomInput::Connected {
             conn: ConnId(conn),
@@ -316,6 +382,9 @@ impl DocRoom {
                     && let Some(mut att) = ws.deserialize_attachment::<Attachment>()?
                 {
                     att.room = Some(attachment);
+                    if self.fault(Fault::OversizedAttachment) {
+                        att.pad = Some("x".repeat(20 * 1024));
+                    }
                     ws.serialize_attachment(att)?;
                 }
                 Ok(None)
@@ -400,6 +469,9 @@ impl DocRoom {
 
     /// POSTs `body` to this document's tenant's `TenantQuota` at `/<path>`.
     async fn quota_call(&self, path: &str, body: &serde_json::Value) -> Result<Response> {
+        if self.fault(Fault::QuotaCall) {
+            return Err(Self::injected("quota call"));
+        }
         let tenant = self.meta("tenant")?.unwrap_or_default();
         let plan = self.meta("plan")?.unwrap_or_else(|| "free".into());
         let stub = self
@@ -426,6 +498,9 @@ impl DocRoom {
     }
 
     async fn load(&self) -> Result<StoredRoom> {
+        if self.fault(Fault::Load) {
+            return Err(Self::injected("load"));
+        }
         if self.meta("deleted")?.is_some() {
             return Ok(StoredRoom {
                 deleted: true,
@@ -475,7 +550,7 @@ impl DocRoom {
         Ok(StoredRoom {
             snapshot,
             log,
-            deleted: false,
+            ..StoredRoom::default()
         })
     }
 
@@ -483,7 +558,10 @@ impl DocRoom {
         let sql = self.state.storage().sql();
         match op {
             StorageOp::Load => unreachable!("Load is answered with Loaded"),
-            StorageOp::AppendLog { seq, bytes } => {
+            StorageOp::AppendLog { seq, bytes, .. } => {
+                if self.fault(Fault::LogWrite) {
+                    return Err(Self::injected("log write"));
+                }
                 sql.exec(
                     "INSERT OR REPLACE INTO log (seq, bytes) VALUES (?, ?)",
                     vec![SqlStorageValue::Integer(seq as i64), bytes.into()],
@@ -494,6 +572,9 @@ impl DocRoom {
                 bytes,
                 log_through,
             } => {
+                if self.fault(Fault::R2Put) {
+                    return Err(Self::injected("R2 put"));
+                }
                 let key = self.snapshot_key(generation)?;
                 self.env
                     .bucket("SNAPSHOTS")?
@@ -509,7 +590,11 @@ impl DocRoom {
                     vec![SqlStorageValue::Integer(through as i64)],
                 )?;
             }
+            StorageOp::PutLedger(_) => {}
             StorageOp::DeleteSnapshot { generation } => {
+                if self.fault(Fault::R2Delete) {
+                    return Err(Self::injected("R2 delete"));
+                }
                 let key = self.snapshot_key(generation)?;
                 self.env.bucket("SNAPSHOTS")?.delete(key).await?;
             }
@@ -517,6 +602,9 @@ impl DocRoom {
                 self.set_meta("deleted", "1")?;
                 sql.exec("DELETE FROM log", None)?;
                 if let Some(generation) = self.meta_u64("snap_generation")? {
+                    if self.fault(Fault::R2Delete) {
+                        return Err(Self::injected("R2 delete"));
+                    }
                     let key = self.snapshot_key(generation)?;
                     self.env.bucket("SNAPSHOTS")?.delete(key).await?;
                 }

@@ -34,6 +34,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     let route = route(req.method().as_ref(), url.path())?;
     match route {
         Route::Health => Ok(Response::ok("ok")?),
+        Route::Dev => crate::dev::serve(req, env).await,
         Route::Preflight => Ok(Response::empty()?.with_status(204)),
         Route::Usage => {
             let claims = verify(&req, env).await?;
@@ -110,7 +111,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-fn room(env: &Env, doc: DocumentId) -> Result<worker::Stub> {
+pub(crate) fn room(env: &Env, doc: DocumentId) -> Result<worker::Stub> {
     Ok(env
         .durable_object("DOC_ROOM")?
         .id_from_name(&doc.to_string())?

@@ -12,17 +12,21 @@
 //! on `wasm32`.
 
 mod access;
+mod dev_faults;
 mod error;
 mod route;
 mod sweep;
 
 pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
+pub use dev_faults::{DEV_FAULTS_VAR, Fault, FaultPlan, dev_faults_enabled};
 pub use error::{Error, Result};
 pub use route::{Route, route};
 pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
 
 #[cfg(target_arch = "wasm32")]
 mod cron;
+#[cfg(target_arch = "wasm32")]
+mod dev;
 #[cfg(target_arch = "wasm32")]
 mod doc_room;
 #[cfg(target_arch = "wasm32")]

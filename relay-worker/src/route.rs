@@ -19,6 +19,9 @@ pub enum Route {
     Snapshot(DocumentId),
     /// `DELETE /v1/docs/<id>`
     Delete(DocumentId),
+    /// Anything under `/__dev/`: development-only routes, `404` unless `TESSERA_DEV_FAULTS`
+    /// is set (see `dev.rs`).
+    Dev,
 }
 
 /// Maps a method and path to a [`Route`].
@@ -28,6 +31,7 @@ pub fn route(method: &str, path: &str) -> Result<Route> {
     }
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (method, parts.as_slice()) {
+        (_, ["__dev", ..]) => Ok(Route::Dev),
         ("GET" | "HEAD", ["health"]) => Ok(Route::Health),
         ("GET", ["v1", "usage"]) => Ok(Route::Usage),
         ("GET", ["v1", "docs", id]) => Ok(Route::Connect(doc_id(id)?)),
