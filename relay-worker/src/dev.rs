@@ -73,8 +73,8 @@ pub(crate) async fn serve(req: Request, env: &Env) -> Result<Response> {
             Ok(http::json(format!(r#"{{"count":{}}}"#, keys.len()), 200)?)
         }
         (Method::Post, ["sweep"]) => {
-            crate::cron::sweep(env).await?;
-            Ok(http::json(r#"{"swept":true}"#.into(), 200)?)
+            let deleted = crate::cron::sweep(env).await?;
+            Ok(http::json(format!(r#"{{"deleted":{deleted}}}"#), 200)?)
         }
         _ => Err(Error::NotFound),
     }

@@ -21,7 +21,10 @@ pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER, peer_access};
 pub use dev_faults::{DEV_FAULTS_VAR, Fault, FaultPlan, dev_faults_enabled};
 pub use error::{Error, Result};
 pub use route::{Route, route};
-pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
+pub use sweep::{
+    DELETE_BATCH, KEEP_GENERATIONS, SNAPSHOTS, TOMBSTONES, legacy_snapshot_key, snapshot_key,
+    snapshot_prefix, superseded, tenant_segment, tombstone_key,
+};
 
 #[cfg(target_arch = "wasm32")]
 mod cron;
