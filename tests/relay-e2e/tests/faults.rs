@@ -317,11 +317,17 @@ async fn deleted_snapshots_leave_r2_even_when_deletes_fail_and_the_sweep_pages()
     // What a late put would leave of the deleted document, and 1,100 superseded generations
     // of another: the sweep pages through them all.
     let other = new_doc();
-    for (d, count) in [(doc, 3), (other, 1100)] {
+    // (In pieces, each request well under a Worker's subrequest limit.)
+    for (d, from, count) in [
+        (doc, 1, 3),
+        (other, 1, 500),
+        (other, 501, 500),
+        (other, 1001, 100),
+    ] {
         json(
             &relay,
             "POST",
-            &format!("/__dev/r2/plant?prefix=snapshots/t1/{d}/&count={count}"),
+            &format!("/__dev/r2/plant?prefix=snapshots/t1/{d}/&from={from}&count={count}"),
             None,
         );
     }
