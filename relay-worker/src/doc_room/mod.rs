@@ -48,6 +48,9 @@ pub struct DocRoom {
     inner: RefCell<Inner>,
     /// Whether `TESSERA_DEV_FAULTS` is set: fault injection and the `/__` routes.
     dev: bool,
+    /// When this instance was created: the dev routes report it, so a test can tell that a
+    /// fault did not crash the object (a crashed object is rebuilt and would hide it).
+    born_ms: u64,
 }
 
 fn now_ms() -> u64 {
@@ -63,6 +66,7 @@ impl worker::DurableObject for DocRoom {
             env,
             inner: RefCell::new(Inner::default()),
             dev,
+            born_ms: now_ms(),
         }
     }
 
@@ -327,11 +331,13 @@ impl DocRoom {
                 let plan: FaultPlan = serde_json::from_str(&req.text().await?)
                     .map_err(|e| Error::Runtime(format!("fault plan: {e}")))?;
                 self.inner.borrow_mut().faults.add(&plan);
-                Ok(http::json("{}".into(), 200)?)
+                let body = serde_json::json!({ "instance": self.born_ms });
+                Ok(http::json(body.to_string(), 200)?)
             }
             "/__stored" => {
                 let mut report = self.stored_report().await?;
                 report["faults"] = serde_json::json!(self.inner.borrow().faults);
+                report["instance"] = serde_json::json!(self.born_ms);
                 Ok(http::json(report.to_string(), 200)?)
             }
             _ => Err(Error::NotFound),

@@ -32,14 +32,28 @@ fn json(relay: &Relay, method: &str, path: &str, token: Option<&str>) -> serde_j
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {body}"))
 }
 
-/// Plans faults in `doc`'s room, e.g. `quota_calls=2`.
-fn plan_faults(relay: &Relay, doc: DocumentId, faults: &str) {
+/// Plans faults in `doc`'s room, e.g. `quota_calls=2`; returns the room's instance (its
+/// creation time), which must not change: a fault must never crash the object.
+fn plan_faults(relay: &Relay, doc: DocumentId, faults: &str) -> u64 {
     json(
         relay,
         "POST",
         &format!("/__dev/docs/{doc}/faults?{faults}"),
         None,
+    )["instance"]
+        .as_u64()
+        .expect("the room's instance")
+}
+
+/// Asserts every planted fault happened, in the instance they were planted in.
+fn faults_used_up(relay: &Relay, doc: DocumentId, instance: u64) {
+    let s = stored(relay, doc);
+    assert_eq!(
+        s["instance"].as_u64(),
+        Some(instance),
+        "the room crashed and was rebuilt: {s}"
     );
+    assert_eq!(faults_left(relay, doc), 0, "the faults never happened: {s}");
 }
 
 /// What `doc`'s room stores and which planted faults are still unused.
@@ -112,11 +126,11 @@ async fn an_oversized_attachment_closes_only_that_peer() {
     assert!(b.online_until(T, |b| b.title() == "E2E page").await);
 
     // The next attachment the room saves is the newcomer's: over the runtime's limit.
-    plan_faults(&relay, doc, "oversized_attachments=1");
+    let instance = plan_faults(&relay, doc, "oversized_attachments=1");
     let refusal = connect_refusal(&url).await;
     assert_eq!(refusal.status, 101, "refused over HTTP: {refusal:?}");
     assert_eq!(refusal.close_code, Some(1011), "{refusal:?}");
-    assert_eq!(faults_left(&relay, doc), 0, "the fault never happened");
+    faults_used_up(&relay, doc, instance);
 
     // Everyone else keeps syncing and being acknowledged.
     a.edit(|p| p.set_title("after the fault").unwrap()).await;
@@ -136,14 +150,14 @@ async fn a_failed_quota_call_is_retried_until_the_change_is_acknowledged() {
     let relay = Relay::start("f-quota", &[DEV]);
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
-    plan_faults(&relay, doc, "quota_calls=2");
+    let instance = plan_faults(&relay, doc, "quota_calls=2");
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
     assert!(
         in_sync(&mut a).await,
         "the first write was never acknowledged: {:?}",
         a.events
     );
-    assert_eq!(faults_left(&relay, doc), 0, "the faults never happened");
+    faults_used_up(&relay, doc, instance);
     assert_eq!(a.last_close, None, "closed: {:?}", a.events);
     let usage = json(&relay, "GET", "/v1/usage", Some(&token));
     assert_eq!(usage["docs"], 1, "{usage}");
@@ -157,15 +171,15 @@ async fn failed_log_writes_and_r2_puts_are_retried_and_nothing_is_lost() {
     let mut relay = Relay::start("f-storage", &[DEV]);
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
-    plan_faults(&relay, doc, "log_writes=3");
+    let instance = plan_faults(&relay, doc, "log_writes=3");
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
     assert!(in_sync(&mut a).await, "{:?}", a.events);
     edits(&mut a, 10, "title").await;
-    assert_eq!(faults_left(&relay, doc), 0, "the log faults never happened");
+    faults_used_up(&relay, doc, instance);
 
     // A new incarnation compacts the log at once; its first two snapshot puts fail.
     relay.restart();
-    plan_faults(&relay, doc, "r2_puts=2");
+    let instance = plan_faults(&relay, doc, "r2_puts=2");
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
     assert!(
         b.online_until(T, |b| b.title() == "title 9").await,
@@ -178,7 +192,7 @@ async fn failed_log_writes_and_r2_puts_are_retried_and_nothing_is_lost() {
     })
     .await;
     assert!(compacted, "never compacted: {}", stored(&relay, doc));
-    assert_eq!(faults_left(&relay, doc), 0, "the R2 faults never happened");
+    faults_used_up(&relay, doc, instance);
     // Failed rows took no quota: the tenant is counted what is stored, within a few KiB.
     let snapshot = stored(&relay, doc)["snapshot_bytes"].as_u64().unwrap();
     let exact = eventually(&mut b, || {
@@ -203,7 +217,7 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
     drop(a);
 
     relay.restart();
-    plan_faults(&relay, doc, "loads=3");
+    let instance = plan_faults(&relay, doc, "loads=3");
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
     assert!(
         b.online_until(T, |b| b.title() == "loaded 2").await,
@@ -211,11 +225,7 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
         b.events
     );
     assert_eq!(b.last_close, None, "the socket was dropped: {:?}", b.events);
-    assert_eq!(
-        faults_left(&relay, doc),
-        0,
-        "the load faults never happened"
-    );
+    faults_used_up(&relay, doc, instance);
 
     // While a room cannot load, its snapshot is "try again", never an empty document.
     relay.restart();
@@ -300,7 +310,7 @@ async fn deleted_snapshots_leave_r2_even_when_deletes_fail_and_the_sweep_pages()
     assert!(r2_count(&relay, "snapshots/") > 0);
 
     // The delete's R2 deletes fail twice; the room retries until the snapshot is gone.
-    plan_faults(&relay, doc, "r2_deletes=2");
+    let instance = plan_faults(&relay, doc, "r2_deletes=2");
     let admin = TokenSpec {
         scope: Scope::Admin,
         ..TokenSpec::writer()
@@ -312,7 +322,7 @@ async fn deleted_snapshots_leave_r2_even_when_deletes_fail_and_the_sweep_pages()
     assert_eq!(status, 200, "{body}");
     let gone = eventually(&mut b, || r2_count(&relay, "snapshots/") == 0).await;
     assert!(gone, "{} snapshots left", r2_count(&relay, "snapshots/"));
-    assert_eq!(faults_left(&relay, doc), 0, "the R2 faults never happened");
+    faults_used_up(&relay, doc, instance);
 
     // What a late put would leave of the deleted document, and 1,100 superseded generations
     // of another: the sweep pages through them all.
