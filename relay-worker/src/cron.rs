@@ -1,8 +1,9 @@
-//! The cron trigger: sweeps superseded snapshots out of R2 (see [`crate::sweep`]).
+//! The cron trigger: sweeps orphaned snapshots out of R2 (see [`crate::sweep`]): superseded
+//! generations, and every snapshot of a deleted document.
 
-use worker::{Env, ScheduleContext, ScheduledEvent, event};
+use worker::{Bucket, Env, ScheduleContext, ScheduledEvent, event};
 
-use crate::sweep::superseded;
+use crate::sweep::{DELETE_BATCH, SNAPSHOTS, TOMBSTONES, superseded};
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -11,12 +12,34 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-async fn sweep(env: &Env) -> worker::Result<()> {
+/// Runs the sweep once (the cron trigger, or the dev-only `/__dev/sweep`); returns how many
+/// keys it deleted.
+pub(crate) async fn sweep(env: &Env) -> worker::Result<usize> {
     let bucket = env.bucket("SNAPSHOTS")?;
+    let snapshots = list_keys(&bucket, SNAPSHOTS).await?;
+    let tombstones = list_keys(&bucket, TOMBSTONES).await?;
+    let old = superseded(&snapshots, &tombstones);
+    if !old.is_empty() {
+        worker::console_log!("sweeping {} orphaned snapshots", old.len());
+        delete_keys(&bucket, old.clone()).await?;
+    }
+    Ok(old.len())
+}
+
+/// Deletes `keys`, at most [`DELETE_BATCH`] per call (R2's limit).
+pub(crate) async fn delete_keys(bucket: &Bucket, keys: Vec<String>) -> worker::Result<()> {
+    for batch in keys.chunks(DELETE_BATCH) {
+        bucket.delete_multiple(batch.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// Every key under `prefix`, page by page (a page holds at most 1,000).
+pub(crate) async fn list_keys(bucket: &Bucket, prefix: &str) -> worker::Result<Vec<String>> {
     let mut keys = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut list = bucket.list().prefix("snapshots/");
+        let mut list = bucket.list().prefix(prefix);
         if let Some(c) = cursor.take() {
             list = list.cursor(c);
         }
@@ -27,10 +50,5 @@ async fn sweep(env: &Env) -> worker::Result<()> {
             _ => break,
         }
     }
-    let old = superseded(&keys);
-    if !old.is_empty() {
-        worker::console_log!("sweeping {} superseded snapshots", old.len());
-        bucket.delete_multiple(old).await?;
-    }
-    Ok(())
+    Ok(keys)
 }

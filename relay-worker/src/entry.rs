@@ -56,6 +56,11 @@ fn answer(refusal: &Refusal, upgrade: bool) -> worker::Result<Response> {
 
 async fn handle(req: &Request, env: &Env, upgrade: bool, log: &mut RequestLog) -> Result<Response> {
     let url = req.url()?;
+    if url.path().starts_with("/__dev/") {
+        // Development-only routes: 404 unless TESSERA_DEV_FAULTS is set (see dev.rs).
+        log.route = "dev";
+        return crate::dev::serve(req, env).await;
+    }
     let route = gate::check_route(req.method().as_ref(), url.path(), upgrade)?;
     log.route = route.name();
     log.doc = route.doc().map(|d| d.to_string());
@@ -122,6 +127,11 @@ fn room(env: &Env, admitted: &Admitted) -> Result<worker::Stub> {
         .room
         .as_deref()
         .ok_or_else(|| Error::Runtime("a document route without a room".into()))?;
+    room_named(env, name)
+}
+
+/// The room called `name` (`sync_core::relay::room_name`).
+pub(crate) fn room_named(env: &Env, name: &str) -> Result<worker::Stub> {
     Ok(env
         .durable_object("DOC_ROOM")?
         .id_from_name(name)?

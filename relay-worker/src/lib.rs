@@ -13,6 +13,7 @@
 //! on `wasm32`.
 
 mod access;
+mod dev_faults;
 mod error;
 mod log;
 mod plans;
@@ -22,13 +23,19 @@ mod sweep;
 mod deploy_config;
 
 pub use access::{ACCESS_HEADER, DOC_HEADER, PLAN_HEADER};
+pub use dev_faults::{DEV_FAULTS_VAR, Fault, FaultPlan, dev_faults_enabled};
 pub use error::{Error, Result};
 pub use log::RequestLog;
 pub use plans::{DEFAULT_PLANS, plans_from};
-pub use sweep::{KEEP_GENERATIONS, snapshot_key, superseded};
+pub use sweep::{
+    DELETE_BATCH, KEEP_GENERATIONS, SNAPSHOTS, TOMBSTONES, legacy_snapshot_key, snapshot_key,
+    snapshot_prefix, superseded, tenant_segment, tombstone_key,
+};
 
 #[cfg(target_arch = "wasm32")]
 mod cron;
+#[cfg(target_arch = "wasm32")]
+mod dev;
 #[cfg(target_arch = "wasm32")]
 mod doc_room;
 #[cfg(target_arch = "wasm32")]

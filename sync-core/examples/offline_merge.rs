@@ -232,7 +232,7 @@ impl Net {
                         StorageOp::Load => self
                             .room
                             .handle(self.now, RoomInput::Loaded(StoredRoom::default())),
-                        StorageOp::AppendLog { seq, bytes } => {
+                        StorageOp::AppendLog { seq, bytes, .. } => {
                             self.log.push((seq, bytes));
                             self.room.handle(
                                 self.now,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use automerge::{AutoCommit, Change, ReadDoc, transaction::Transactable};
 use sync_core::io::ConnId;
 use sync_core::protocol::DocumentId;
-use sync_core::relay::{RelayRoom, RoomConfig, RoomInput, StoredRoom, StoredSnapshot};
+use sync_core::relay::{RelayRoom, RoomConfig, RoomInput, RoomLedger, StoredRoom, StoredSnapshot};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -173,6 +173,7 @@ fn room_on(doc_id: DocumentId, snapshot: &[u8]) -> RelayRoom {
             }),
             log: Vec::new(),
             deleted: false,
+            ledger: RoomLedger::default(),
         }),
     );
     room

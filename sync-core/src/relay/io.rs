@@ -31,6 +31,20 @@ pub struct StoredSnapshot {
     pub bytes: Vec<u8>,
 }
 
+/// The room's side of the tenant's quota, stored with its writes so that neither unused budget
+/// nor debt is forgotten when the room is evicted or restarted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoomLedger {
+    /// Bytes the tenant granted that the room has not used yet; a new incarnation gives them
+    /// back.
+    pub budget: u64,
+    /// Stored growth never charged to the tenant (see the room's compaction); later shrinks pay
+    /// it off before anything is released.
+    pub unpaid: u64,
+    /// Whether the document counts against the tenant's document limit.
+    pub counted: bool,
+}
+
 /// The stored state of a room, as the shell loaded it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredRoom {
@@ -40,6 +54,8 @@ pub struct StoredRoom {
     pub log: Vec<(u64, Vec<u8>)>,
     /// Whether the document was deleted.
     pub deleted: bool,
+    /// The ledger stored with the last write (default: nothing granted, not counted).
+    pub ledger: RoomLedger,
 }
 
 /// A storage operation for the shell to run. Each reports back through
@@ -54,7 +70,11 @@ pub enum StorageOp {
         seq: u64,
         /// The row.
         bytes: Vec<u8>,
+        /// The room's ledger after this row, written atomically with it.
+        ledger: RoomLedger,
     },
+    /// Store the room's ledger on its own (unused budget is about to be given back).
+    PutLedger(RoomLedger),
     /// Store a snapshot (R2), then record it as current, covering log rows up to `log_through`.
     /// Only after both succeed is the task done.
     PutSnapshot {
@@ -75,7 +95,8 @@ pub enum StorageOp {
         /// Its generation.
         generation: u64,
     },
-    /// Record that the document is deleted, and drop its data.
+    /// Record that the document is deleted, and drop its data: its log rows and every
+    /// snapshot it has in R2. Idempotent; retried until it succeeds.
     PutTombstone,
 }
 
@@ -128,6 +149,32 @@ pub enum RoomInput {
     },
     /// The tenant's answer to [`RoomOutput::ReserveQuota`].
     Quota(Result<u64, QuotaRefusal>),
+    /// The call for [`RoomOutput::ReserveQuota`] failed (the tenant's object did not answer);
+    /// the room asks again after a back-off.
+    QuotaFailed {
+        /// The failure, for the log.
+        error: String,
+    },
+    /// [`RoomOutput::Attach`] failed (e.g. over the runtime's attachment limit): the connection
+    /// could not survive hibernation, so the room closes it.
+    AttachFailed {
+        /// The connection.
+        conn: ConnId,
+        /// The failure, for the log.
+        error: String,
+    },
+    /// [`RoomOutput::Send`] failed: the room closes that connection, nobody else's.
+    SendFailed {
+        /// The connection.
+        conn: ConnId,
+        /// The failure, for the log.
+        error: String,
+    },
+    /// [`RoomOutput::SetTimer`] failed; the room asks again after a back-off.
+    TimerFailed {
+        /// The failure, for the log.
+        error: String,
+    },
     /// The timer set by [`RoomOutput::SetTimer`] fired (early or late is fine).
     Timer,
     /// An admin deleted the document.
@@ -204,6 +251,12 @@ pub enum RoomEvent {
         generation: u64,
         /// Snapshot size.
         bytes: u64,
+    },
+    /// An IO step other than storage failed (quota call, attachment, send, timer); the room
+    /// retried or closed the connection concerned.
+    IoFailed {
+        /// Which step, and why.
+        error: String,
     },
     /// A storage task failed and will be retried.
     StorageFailed {

@@ -40,7 +40,7 @@ mod room;
 pub use config::RoomConfig;
 pub use gate::room_name;
 pub use io::{
-    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
+    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
     StoredSnapshot,
 };
 pub use quota::{Ledger, PlanLimits, Plans, PlansError};

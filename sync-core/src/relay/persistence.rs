@@ -53,8 +53,13 @@ impl LogState {
             rows,
             snapshot_generation: stored.snapshot.as_ref().map(|s| s.generation),
             snapshot_bytes: stored.snapshot.as_ref().map_or(0, |s| s.bytes.len() as u64),
-            unpaid: 0,
+            // The debt outlives the room: it is stored in the ledger with every write.
+            unpaid: stored.ledger.unpaid,
         }
+    }
+
+    pub(crate) fn unpaid(&self) -> u64 {
+        self.unpaid
     }
 
     pub(crate) fn appended(&mut self, seq: u64, bytes: u64) {
@@ -72,8 +77,8 @@ impl LogState {
     }
 
     /// Bytes to give back to the quota now that the stored total went from `before` to what it
-    /// is. A growth is remembered and offsets later shrinks, so the tenant is never counted
-    /// less than the room stores (within this room's lifetime in memory).
+    /// is. A growth is remembered (and stored in the room's ledger) and offsets later shrinks,
+    /// so nothing is released that was never charged.
     pub(crate) fn release_since(&mut self, before: u64) -> u64 {
         let after = self.stored_bytes();
         if after >= before {
@@ -142,6 +147,33 @@ impl Compaction {
         self.running = Some((task, generation, through, bytes));
         self.due_at = None;
         self.snapshot_failed = false;
+    }
+
+    /// Whether `task` is the snapshot being written.
+    pub(crate) fn is_running(&self, task: TaskId) -> bool {
+        self.running.is_some_and(|(t, ..)| t == task)
+    }
+
+    /// If `task` is the snapshot being written, forgets it and returns its generation: the
+    /// document was deleted meanwhile, so whatever the write left in R2 must go.
+    pub(crate) fn abandon(&mut self, task: TaskId) -> Option<u64> {
+        let (running, generation, ..) = self.running?;
+        if running != task {
+            return None;
+        }
+        self.running = None;
+        Some(generation)
+    }
+
+    /// Whether `task` is a tracked cleanup; it is forgotten (and queued again if it failed).
+    pub(crate) fn cleanup_done(&mut self, task: TaskId, ok: bool) -> bool {
+        let Some(op) = self.cleanups.remove(&task) else {
+            return false;
+        };
+        if !ok {
+            self.failed_cleanups.push(op);
+        }
+        true
     }
 
     /// Handles the end of a compaction task; returns follow-up storage ops to start.

@@ -390,7 +390,12 @@ fn compaction_snapshots_then_trims() {
             outcome: Ok(()),
         },
     );
-    let ops: Vec<StorageOp> = storage_tasks(&outs).into_iter().map(|(_, op)| op).collect();
+    // (Idle after compacting, the room also stores its ledger to give unused budget back.)
+    let ops: Vec<StorageOp> = storage_tasks(&outs)
+        .into_iter()
+        .map(|(_, op)| op)
+        .filter(|op| !matches!(op, StorageOp::PutLedger(_)))
+        .collect();
     assert_eq!(ops, vec![StorageOp::TrimLog { through: 1 }]);
 }
 
@@ -509,7 +514,8 @@ fn deleting_gives_back_everything_stored_and_granted() {
 
 #[test]
 fn deleted_documents_refuse_everyone() {
-    let mut room = room();
+    let (mut room, _) = RelayRoom::new(RoomConfig::default(), DOC);
+    room.handle(NOW, RoomInput::Loaded(stored_log(1)));
     join(&mut room, ConnId(1), true);
     let outs = room.handle(NOW, RoomInput::Delete);
     assert!(
@@ -543,8 +549,7 @@ fn a_damaged_snapshot_is_never_served_or_overwritten() {
             log_through: 4,
             bytes: b"not automerge".to_vec(),
         }),
-        log: Vec::new(),
-        deleted: false,
+        ..StoredRoom::default()
     };
     let outs = room.handle(NOW, RoomInput::Loaded(stored));
     assert!(storage_tasks(&outs).is_empty());
@@ -577,7 +582,7 @@ fn a_cold_start_loads_the_snapshot_plus_the_log() {
             bytes: snapshot,
         }),
         log: vec![(8, row)],
-        deleted: false,
+        ..StoredRoom::default()
     };
     room.handle(NOW, RoomInput::Loaded(stored));
     assert!(room.is_ready());
@@ -592,3 +597,5 @@ fn a_cold_start_loads_the_snapshot_plus_the_log() {
             .any(|(_, op)| matches!(op, StorageOp::AppendLog { seq: 9, .. }))
     );
 }
+
+mod resilience;

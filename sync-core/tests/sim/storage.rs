@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sync_core::client::ClientStorageOp;
 use sync_core::io::TaskId;
 use sync_core::protocol::StorageId;
-use sync_core::relay::{StorageOp, StoredRoom, StoredSnapshot};
+use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredSnapshot};
 
 /// The relay's Durable Object storage plus R2.
 #[derive(Debug, Default)]
@@ -15,6 +15,7 @@ pub(crate) struct RelayStore {
     snapshots: BTreeMap<u64, Vec<u8>>,
     current: Option<(u64, u64)>,
     deleted: bool,
+    ledger: RoomLedger,
     unfinished: BTreeMap<TaskId, StorageOp>,
 }
 
@@ -34,10 +35,12 @@ impl RelayStore {
         };
         match op {
             StorageOp::Load => {}
-            StorageOp::AppendLog { seq, bytes } => {
+            StorageOp::AppendLog { seq, bytes, ledger } => {
                 assert!(bytes.len() < 2_000_000, "rows stay under 2 MB");
                 self.log.insert(seq, bytes);
+                self.ledger = ledger;
             }
+            StorageOp::PutLedger(ledger) => self.ledger = ledger,
             StorageOp::PutSnapshot {
                 generation,
                 bytes,
@@ -86,6 +89,7 @@ impl RelayStore {
                 .map(|(s, b)| (*s, b.clone()))
                 .collect(),
             deleted: self.deleted,
+            ledger: self.ledger,
         }
     }
 }

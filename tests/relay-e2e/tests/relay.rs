@@ -68,9 +68,10 @@ async fn two_clients_converge_and_tombstone_refuses() {
         .request("DELETE", &format!("/v1/docs/{doc}"), Some(&admin))
         .unwrap();
     assert_eq!(status, 200, "{body}");
-    let (status, body) = connect_status(&relay.doc_url(&doc.to_string(), &token)).await;
-    assert_eq!(status, 410, "{body}");
-    assert!(body.contains("doc_deleted"), "{body}");
+    // Refused in-band (accept, `error`, close), the only form a browser can read.
+    let refusal = connect_refusal(&relay.doc_url(&doc.to_string(), &token)).await;
+    assert!(refusal.in_band(), "{refusal:?}");
+    assert_eq!(refusal.code.as_deref(), Some("doc_deleted"), "{refusal:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -102,12 +102,22 @@ impl RelayRoom {
             }
             return;
         }
+        let ok = outcome.is_ok();
+        if self.phase == Phase::Deleted {
+            return self.on_storage_done_deleted(now, task, ok);
+        }
         if self.writing.as_ref().is_some_and(|w| w.task == task) {
             let batch = self.writing.take().expect("checked");
             match outcome {
                 Ok(()) => self.on_batch_durable(now, batch),
                 Err(_) => {
                     // Keep the data dirty: back in front of the queue, retried after a delay.
+                    // The row was never stored, so the budget it took is still unused.
+                    self.budget += batch
+                        .chunks
+                        .iter()
+                        .map(|c| c.bytes.len() as u64)
+                        .sum::<u64>();
                     let mut chunks = batch.chunks;
                     chunks.append(&mut self.pending);
                     self.pending = chunks;
@@ -116,7 +126,10 @@ impl RelayRoom {
             }
             return;
         }
-        let ok = outcome.is_ok();
+        if self.on_ledger_stored(now, task, ok) {
+            return;
+        }
+        let compacted = self.compaction.is_running(task) && ok;
         let before = self.log.stored_bytes();
         let follow_ups = self.compaction.on_done(task, ok, &mut self.log);
         let released = self.log.release_since(before);
@@ -130,6 +143,23 @@ impl RelayRoom {
             self.cleanup(op);
         }
         if !ok {
+            self.retry_later(now);
+        }
+        if compacted {
+            // Compacted with nothing left to write: the room is idle, its budget goes back.
+            self.release_if_idle();
+        }
+    }
+
+    /// A storage task ended after the document was deleted. A snapshot that was being
+    /// written when the delete landed may have reached R2 after the tombstone cleared it: it
+    /// is deleted now, whatever its outcome (a failed put may still have left an object).
+    fn on_storage_done_deleted(&mut self, now: Millis, task: TaskId, ok: bool) {
+        if let Some(generation) = self.compaction.abandon(task) {
+            self.cleanup(StorageOp::DeleteSnapshot { generation });
+            return;
+        }
+        if self.compaction.cleanup_done(task, ok) && !ok {
             self.retry_later(now);
         }
     }
@@ -201,7 +231,12 @@ impl RelayRoom {
             .flat_map(|c| c.bytes.iter().copied())
             .collect();
         let seq = self.log.last_seq + 1;
-        let task = self.storage(StorageOp::AppendLog { seq, bytes: row });
+        let ledger = self.ledger();
+        let task = self.storage(StorageOp::AppendLog {
+            seq,
+            bytes: row,
+            ledger,
+        });
         self.writing = Some(WriteBatch { task, seq, chunks });
     }
 

@@ -23,10 +23,10 @@ impl RelayRoom {
             }
             return;
         };
-        self.counted = stored.snapshot.is_some() || !stored.log.is_empty();
         self.log = LogState::from_stored(&stored);
         self.doc = doc;
         self.phase = Phase::Ready;
+        self.adopt_ledger(&stored);
         let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
             + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>();
         self.out
@@ -160,14 +160,24 @@ impl RelayRoom {
     }
 
     pub(super) fn on_delete(&mut self) {
+        // A document that does not exist stays that way: no tombstone, nothing written (the
+        // shell answers not found). A room still loading cannot tell, so it records the
+        // tombstone anyway; the shells load first.
+        if self.phase == Phase::Ready && !self.exists() {
+            return;
+        }
         // Everything charged to the tenant goes back: what is stored, the row being written,
-        // and the unused budget. A room still loading knows none of it (the shells load first).
+        // and the unused budget.
         if self.phase == Phase::Ready {
             let writing = self.writing.as_ref().map_or(0, |w| {
                 w.chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>()
             });
+            // Budget already on its way back goes back now; its ledger write no longer matters.
+            let releasing = self.releasing.take().map_or(0, |(_, bytes)| bytes);
+            let charged = (self.log.stored_bytes() + writing + self.budget + releasing)
+                .saturating_sub(self.log.unpaid());
             self.out.push(RoomOutput::Event(RoomEvent::QuotaReleased {
-                bytes: self.log.stored_bytes() + writing + self.budget,
+                bytes: charged,
                 document: self.counted,
             }));
             self.budget = 0;
@@ -175,7 +185,8 @@ impl RelayRoom {
         }
         self.phase = Phase::Deleted;
         self.pending.clear();
-        self.storage(StorageOp::PutTombstone);
+        // Tracked like a cleanup, so a failure (an R2 delete, say) is retried until it holds.
+        self.cleanup(StorageOp::PutTombstone);
         for conn in self.peers.keys().copied().collect::<Vec<_>>() {
             self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
         }

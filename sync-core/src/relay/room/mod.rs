@@ -7,7 +7,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::config::RoomConfig;
 use super::io::{
-    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomOutput, StorageOp, StoredRoom,
+    PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
 };
 use super::peer::{Peer, Remote};
 use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
@@ -16,6 +16,8 @@ use crate::framing::frames_for;
 use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
 use crate::protocol::{DocumentId, ErrorCode, Message, PeerMetadata};
 
+mod budget;
+mod failures;
 mod frames;
 mod ingest;
 mod lifecycle;
@@ -44,6 +46,11 @@ pub struct RelayRoom {
     reserving: bool,
     /// Whether this document has been counted against the tenant's document limit.
     counted: bool,
+    /// Unused budget being given back: the `PutLedger` task that must succeed first, and the
+    /// bytes to release once it has.
+    releasing: Option<(TaskId, u64)>,
+    /// After a failed `SetTimer`, no new one is asked for before this time.
+    timer_blocked_until: Option<Millis>,
     next_task: u64,
     /// Retry of a failed storage write: when, and the current back-off.
     retry_at: Option<Millis>,
@@ -80,6 +87,8 @@ impl RelayRoom {
             budget: 0,
             reserving: false,
             counted: false,
+            releasing: None,
+            timer_blocked_until: None,
             next_task: 0,
             retry_at: None,
             retry_delay: 0,
@@ -124,6 +133,32 @@ impl RelayRoom {
         self.phase == Phase::Ready
     }
 
+    /// Whether the room is still loading (or retrying a failed load): it cannot answer yet.
+    pub fn is_loading(&self) -> bool {
+        matches!(self.phase, Phase::Loading(_))
+    }
+
+    /// Whether the stored document is damaged and nothing is served.
+    pub fn is_damaged(&self) -> bool {
+        self.phase == Phase::Damaged
+    }
+
+    /// Whether the document exists: loaded, and counted against the tenant or holding data.
+    /// A room for a document that does not exist has written nothing, and must not start to
+    /// for a read or a delete.
+    pub fn exists(&self) -> bool {
+        self.phase == Phase::Ready && (self.counted || self.log.stored_bytes() > 0)
+    }
+
+    /// The room's side of the tenant's quota, as it would be stored now.
+    pub fn ledger(&self) -> RoomLedger {
+        RoomLedger {
+            budget: self.budget,
+            unpaid: self.log.unpaid(),
+            counted: self.counted,
+        }
+    }
+
     /// Whether any received change is not yet durable.
     pub fn has_unpersisted(&self) -> bool {
         !self.pending.is_empty() || self.writing.is_some()
@@ -145,6 +180,14 @@ impl RelayRoom {
             RoomInput::Disconnected { conn } => self.on_disconnected(conn),
             RoomInput::StorageDone { task, outcome } => self.on_storage_done(now, task, outcome),
             RoomInput::Quota(answer) => self.on_quota(now, answer),
+            RoomInput::QuotaFailed { error } => self.on_quota_failed(now, error),
+            RoomInput::AttachFailed { conn, error } => {
+                self.close_failed(conn, &format!("attachment: {error}"));
+            }
+            RoomInput::SendFailed { conn, error } => {
+                self.close_failed(conn, &format!("send: {error}"));
+            }
+            RoomInput::TimerFailed { error } => self.on_timer_failed(now, error),
             RoomInput::Timer => self.on_timer(now),
             RoomInput::Delete => self.on_delete(),
         }
@@ -170,7 +213,11 @@ impl RelayRoom {
 
     /// Asks for a timer at the earliest of: a storage retry, a token expiry, a compaction, an
     /// abandoned partial message.
-    fn schedule_timer(&mut self, _now: Millis) {
+    fn schedule_timer(&mut self, now: Millis) {
+        if self.timer_blocked_until.is_some_and(|t| t > now) {
+            return;
+        }
+        self.timer_blocked_until = None;
         let expiry = self.peers.values().map(|p| p.access.expires_at_ms).min();
         let next = [
             self.retry_at,
