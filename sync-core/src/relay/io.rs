@@ -1,6 +1,6 @@
 //! What goes into a relay room and what comes out: plain data, carried by the shell.
 
-use super::PlanLimits;
+use super::{MetricsPoint, PlanLimits};
 use crate::io::{ConnId, Millis, TaskId};
 use crate::protocol::ErrorCode;
 
@@ -281,4 +281,7 @@ pub enum RoomEvent {
         /// Whether the document no longer counts against the document limit.
         document: bool,
     },
+    /// One metrics period of the room ended: the shell writes this point to its metrics sink
+    /// (Workers Analytics Engine in the relay), indexed by the tenant.
+    Metrics(MetricsPoint),
 }

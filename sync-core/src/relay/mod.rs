@@ -31,6 +31,7 @@
 mod config;
 pub mod gate;
 mod io;
+mod metrics;
 mod peer;
 mod persistence;
 mod quota;
@@ -43,6 +44,7 @@ pub use io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
     StoredSnapshot,
 };
+pub use metrics::{METRICS_PERIOD_MS, MetricsPoint};
 pub use quota::{Ledger, PlanLimits, Plans, PlansError};
 pub use room::RelayRoom;
 

@@ -598,4 +598,5 @@ fn a_cold_start_loads_the_snapshot_plus_the_log() {
     );
 }
 
+mod metrics;
 mod resilience;

@@ -9,6 +9,7 @@ use super::config::RoomConfig;
 use super::io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
 };
+use super::metrics::Metrics;
 use super::peer::{Peer, Remote};
 use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
 use super::rate::FrameRates;
@@ -22,6 +23,7 @@ mod frames;
 mod ingest;
 mod lifecycle;
 mod limits;
+mod observe;
 mod outbox;
 
 /// The relay's state machine for one document: peers, their sync states, authorization,
@@ -59,6 +61,8 @@ pub struct RelayRoom {
     out: Vec<RoomOutput>,
     /// The tenant's rates over all connections of the room; made at the first frame.
     tenant_rates: Option<FrameRates>,
+    /// Sums of the current metrics period.
+    metrics: Metrics,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +99,7 @@ impl RelayRoom {
             timer: None,
             out: Vec::new(),
             tenant_rates: None,
+            metrics: Metrics::default(),
         };
         let task = room.storage(StorageOp::Load);
         room.phase = Phase::Loading(task);
@@ -172,6 +177,11 @@ impl RelayRoom {
     /// Handles one input at time `now` and returns what to do, in order.
     pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
         self.expire_partials(now);
+        let frame_in = match &input {
+            RoomInput::Frame { bytes, .. } => Some(bytes.len()),
+            _ => None,
+        };
+        let connected = matches!(input, RoomInput::Connected { .. });
         match input {
             RoomInput::Loaded(stored) => self.on_loaded(now, stored),
             RoomInput::Connected { conn, access } => self.on_connected(now, conn, access),
@@ -191,6 +201,7 @@ impl RelayRoom {
             RoomInput::Timer => self.on_timer(now),
             RoomInput::Delete => self.on_delete(),
         }
+        self.observe(now, frame_in, connected);
         self.schedule_timer(now);
         std::mem::take(&mut self.out)
     }
