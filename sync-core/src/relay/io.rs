@@ -281,6 +281,18 @@ pub enum RoomEvent {
         /// Whether the document no longer counts against the document limit.
         document: bool,
     },
+    /// A connection was accepted into the room.
+    Connected {
+        /// The connection.
+        conn: ConnId,
+        /// The token's subject.
+        subject: String,
+    },
+    /// The tenant's quota answered a reservation: the bytes granted, or the refusal's code.
+    QuotaAnswered {
+        /// What it said.
+        answer: Result<u64, ErrorCode>,
+    },
     /// One metrics period of the room ended: the shell writes this point to its metrics sink
     /// (Workers Analytics Engine in the relay), indexed by the tenant.
     Metrics(MetricsPoint),

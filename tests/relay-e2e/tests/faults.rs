@@ -58,7 +58,12 @@ fn faults_used_up(relay: &Relay, doc: DocumentId, instance: u64) {
 
 /// What `doc`'s room stores and which planted faults are still unused.
 fn stored(relay: &Relay, doc: DocumentId) -> serde_json::Value {
-    json(relay, "GET", &format!("/__dev/docs/{doc}/stored?tenant=t1"), None)
+    json(
+        relay,
+        "GET",
+        &format!("/__dev/docs/{doc}/stored?tenant=t1"),
+        None,
+    )
 }
 
 fn faults_left(relay: &Relay, doc: DocumentId) -> u64 {

@@ -166,6 +166,9 @@ impl RelayRoom {
 
     pub(super) fn on_quota(&mut self, now: Millis, answer: Result<u64, QuotaRefusal>) {
         self.reserving = false;
+        self.out.push(RoomOutput::Event(RoomEvent::QuotaAnswered {
+            answer: answer.map_err(|r| r.code),
+        }));
         match answer {
             Ok(granted) => {
                 self.budget += granted;

@@ -93,6 +93,10 @@ impl RelayRoom {
             self.refuse(conn, ErrorCode::DocDeleted, "this document was deleted");
             return;
         }
+        self.out.push(RoomOutput::Event(RoomEvent::Connected {
+            conn,
+            subject: access.subject.clone(),
+        }));
         let peer = Peer::new(access);
         self.out.push(RoomOutput::Attach {
             conn,

@@ -1,4 +1,5 @@
-//! The room's metrics points: what it counts, and when it hands a point out.
+//! What the room reports for logs and metrics: its events, and its metrics points (what they
+//! count, and when one is handed out).
 
 use super::*;
 
@@ -37,6 +38,27 @@ fn a_period_of_traffic_changes_and_refusals_becomes_one_point() {
     assert!(
         points_of(&outs).is_empty(),
         "no point before the period ends"
+    );
+    let events: Vec<&RoomEvent> = outs
+        .iter()
+        .filter_map(|o| match o {
+            RoomOutput::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let connected = events
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Connected { subject, .. } if subject == "u"))
+        .count();
+    assert_eq!(
+        connected, 2,
+        "each accepted connection is an event: {events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RoomEvent::QuotaAnswered { answer: Ok(n) } if *n > 0)),
+        "the quota's answer is an event: {events:?}"
     );
     let outs = room.handle(NOW + METRICS_PERIOD_MS, RoomInput::Timer);
     let points = points_of(&outs);
