@@ -46,9 +46,14 @@ help:
 setup:
 	rustup target add wasm32-unknown-unknown
 
+# The relay's workerd suites are `test = false` (they need a built Worker), so --all-targets
+# skips them: they are linted by name.
+RELAY_SUITES := --test relay --test gate --test faults --test limits --test observe
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p relay-e2e $(RELAY_SUITES) -- -D warnings
 
 # sync-core must build for the browser and workerd with no platform dependencies.
 wasm-check: setup

@@ -25,7 +25,7 @@ relay-bundle:
 # at a time: the machines have two cores.
 test-relay: relay-build
 	cargo test -p relay-worker
-	cargo test -p relay-e2e --test relay --test gate --test faults --test limits -- --test-threads=1
+	cargo test -p relay-e2e $(RELAY_SUITES) -- --test-threads=1
 	cargo build -p tessera-cli --bin tessera
 	node tests/relay-e2e/interop.mjs
 

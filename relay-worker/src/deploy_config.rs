@@ -72,3 +72,30 @@ fn plans_are_stated_once() {
         "plans live in relay-worker/plans.json"
     );
 }
+
+#[test]
+fn every_environment_writes_metrics_to_analytics_engine() {
+    let mut section = String::from("top level");
+    let mut with_metrics = Vec::new();
+    for line in WRANGLER_TOML.lines().map(str::trim) {
+        if line.starts_with("[env.") {
+            section = line.trim_matches(|c| c == '[' || c == ']').to_owned();
+        }
+        let declares = line.starts_with("analytics_engine_datasets")
+            && line.contains(r#"binding = "METRICS""#);
+        let top_level = line == r#"binding = "METRICS""# && section == "top level";
+        if declares || top_level {
+            with_metrics.push(section.clone());
+        }
+    }
+    assert_eq!(
+        with_metrics,
+        [
+            "top level",
+            "env.development",
+            "env.staging",
+            "env.production"
+        ],
+        "wrangler.toml must bind METRICS everywhere: bindings are not inherited by environments"
+    );
+}

@@ -17,6 +17,7 @@ mod dev_faults;
 mod error;
 mod log;
 mod plans;
+mod room_log;
 mod sweep;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use dev_faults::{DEV_FAULTS_VAR, Fault, FaultPlan, dev_faults_enabled};
 pub use error::{Error, Result};
 pub use log::RequestLog;
 pub use plans::{DEFAULT_PLANS, plans_from};
+pub use room_log::{DataPoint, MAX_INDEX_BYTES, RoomLabels, data_point, event_line, metrics_line};
 pub use sweep::{
     DELETE_BATCH, KEEP_GENERATIONS, SNAPSHOTS, TOMBSTONES, legacy_snapshot_key, snapshot_key,
     snapshot_prefix, superseded, tenant_segment, tombstone_key,

@@ -16,10 +16,12 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 use sync_core::io::ConnId;
-use sync_core::relay::{RelayRoom, RoomConfig, RoomEvent, RoomInput, RoomOutput, StorageOp};
+use sync_core::relay::{
+    MetricsPoint, RelayRoom, RoomConfig, RoomEvent, RoomInput, RoomOutput, StorageOp,
+};
 use worker::{
-    Env, Headers, Request, Response, ScheduledTime, State, WebSocket, WebSocketIncomingMessage,
-    durable_object,
+    AnalyticsEngineDataPointBuilder, Env, Headers, Request, Response, ScheduledTime, State,
+    WebSocket, WebSocketIncomingMessage, durable_object,
 };
 
 use self::identity::Identity;
@@ -27,6 +29,7 @@ use self::sockets::Attachment;
 use crate::dev_faults::{Fault, FaultPlan};
 use crate::error::{Error, Result};
 use crate::http;
+use crate::room_log::{RoomLabels, data_point, event_line, metrics_line};
 
 #[derive(Default)]
 struct Inner {
@@ -303,15 +306,39 @@ impl DocRoom {
     }
 
     async fn on_event(&self, event: RoomEvent) {
-        match event {
-            RoomEvent::StorageFailed { error } | RoomEvent::IoFailed { error } => {
-                worker::console_warn!("room IO failed: {error}");
+        let identity = self.known_identity().ok().flatten();
+        let labels = identity.as_ref().map(|i| RoomLabels {
+            tenant: &i.tenant,
+            doc: &i.doc,
+        });
+        if let Some(labels) = labels {
+            if let Some(line) = event_line(labels, &event) {
+                worker::console_log!("{line}");
             }
-            RoomEvent::QuotaReleased { bytes, document } => self.release(bytes, document).await,
-            RoomEvent::Refused { conn, code } => {
-                worker::console_log!("refused {conn}: {}", code.as_str());
+            if let RoomEvent::Metrics(point) = &event {
+                worker::console_log!("{}", metrics_line(labels, point));
+                self.write_metrics(labels, point);
             }
-            _ => {}
+        }
+        if let RoomEvent::QuotaReleased { bytes, document } = event {
+            self.release(bytes, document).await;
+        }
+    }
+
+    /// Writes one point to the `METRICS` Analytics Engine dataset. Writes are fire and forget
+    /// (the runtime buffers them); a deployment without the binding only loses the figures.
+    fn write_metrics(&self, labels: RoomLabels<'_>, point: &MetricsPoint) {
+        let Ok(dataset) = self.env.analytics_engine("METRICS") else {
+            return;
+        };
+        let row = data_point(labels, point);
+        let written = AnalyticsEngineDataPointBuilder::new()
+            .indexes([row.index.as_str()])
+            .blobs(row.blobs)
+            .doubles(row.doubles)
+            .write_to(&dataset);
+        if let Err(e) = written {
+            worker::console_warn!("metrics write failed: {e}");
         }
     }
 

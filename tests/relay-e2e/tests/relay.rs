@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_refusal, connect_status};
+use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_refusal};
 use sync_core::auth::Scope;
 use sync_core::protocol::DocumentId;
 use sync_core::protocol::ErrorCode;
