@@ -31,6 +31,9 @@ pub struct RoomConfig {
     pub first_retry_ms: u64,
     /// Cap of the storage retry delay.
     pub max_retry_ms: u64,
+    /// Length of a metrics period: the room hands out one
+    /// [`MetricsPoint`](super::MetricsPoint) per period in which it counted anything.
+    pub metrics_period_ms: u64,
     /// Fragment reassembly per connection: bytes and partial messages at once.
     pub reassembly: ReassemblyLimits,
     /// Fragment bytes buffered across all connections of the room at once. A fragment that
@@ -72,6 +75,7 @@ impl Default for RoomConfig {
             quota_chunk_bytes: 256 * 1024,
             first_retry_ms: 250,
             max_retry_ms: 30_000,
+            metrics_period_ms: super::METRICS_PERIOD_MS,
             reassembly: ReassemblyLimits::default(),
             max_room_reassembly_bytes: 32 * 1024 * 1024,
             partial_idle_ms: 30_000,

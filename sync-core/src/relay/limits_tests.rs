@@ -245,7 +245,11 @@ fn the_room_wide_fragment_bound_refuses_only_the_peer_that_crosses_it() {
 
 #[test]
 fn abandoned_partial_messages_expire_with_the_timer() {
-    let mut room = loaded(RoomConfig::default());
+    // An hour-long metrics period: the room asks for the earliest timer only.
+    let mut room = loaded(RoomConfig {
+        metrics_period_ms: 3_600_000,
+        ..RoomConfig::default()
+    });
     joined(&mut room, ConnId(1), true, plan());
     let outs = room.handle(NOW, frame(ConnId(1), &fragment_msg(1, 0, 2, 10)));
     assert!(

@@ -6,18 +6,21 @@
 //! room sums and decides when a period ends; the shell writes each point as it comes, adding
 //! only what it knows and the room does not (the tenant's name as its index).
 //!
-//! A point is handed out with the outputs of the first input after its period ends; the room
-//! sets no timer of its own for it, because waking a hibernated Durable Object every period
-//! only to report that it was idle would cost more than the figures are worth. A room that
-//! saw writes is woken by its compaction timer anyway, so its last period still goes out.
+//! A point is handed out at the end of its period: with the outputs of the first input after
+//! it, or at the timer the room asks for at that moment. The timer matters: a Durable Object
+//! that hibernates loses its memory, and with it the counts of a burst followed by quiet. A
+//! room with nothing counted asks for no timer, so an idle room is never woken for metrics.
 
 use std::collections::BTreeMap;
 
 use crate::io::Millis;
 use crate::protocol::ErrorCode;
 
-/// How long a room sums before it hands out a point.
-pub const METRICS_PERIOD_MS: Millis = 10_000;
+/// How long a room sums before it hands out a point, by default
+/// ([`RoomConfig::metrics_period_ms`](super::RoomConfig::metrics_period_ms)). Shorter than the
+/// ~10 s of quiet after which a Durable Object may hibernate, so that the timer at the end of a
+/// period fires while the counts are still in memory.
+pub const METRICS_PERIOD_MS: Millis = 5_000;
 
 /// One period of a room's activity. Every count is for the period only; `peers` is the number
 /// of connections open when the period ended.
@@ -91,10 +94,20 @@ impl Metrics {
         *self.touch(now).refusals.entry(code).or_default() += 1;
     }
 
+    /// When the current period ends, if anything was counted in it.
+    pub(crate) fn due_at(&self, period_ms: Millis) -> Option<Millis> {
+        self.started.map(|s| s + period_ms)
+    }
+
     /// The finished period's point, once it is due; the next period starts with the next count.
-    pub(crate) fn take_due(&mut self, now: Millis, peers: usize) -> Option<MetricsPoint> {
+    pub(crate) fn take_due(
+        &mut self,
+        now: Millis,
+        period_ms: Millis,
+        peers: usize,
+    ) -> Option<MetricsPoint> {
         let started = self.started?;
-        if now < started + METRICS_PERIOD_MS {
+        if now < started + period_ms {
             return None;
         }
         self.started = None;
@@ -109,11 +122,14 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    const PERIOD: Millis = 10_000;
+
     #[test]
     fn a_period_sums_everything_and_ends_once() {
         let mut m = Metrics::default();
+        assert_eq!(m.due_at(PERIOD), None, "nothing counted, no timer");
         assert_eq!(
-            m.take_due(1_000_000, 0),
+            m.take_due(1_000_000, PERIOD, 0),
             None,
             "nothing counted, nothing to hand out"
         );
@@ -125,8 +141,13 @@ mod tests {
         m.refused(4_000, ErrorCode::RateLimited);
         m.refused(4_500, ErrorCode::RateLimited);
         m.refused(4_500, ErrorCode::BadMessage);
-        assert_eq!(m.take_due(10_999, 3), None, "not before the period ends");
-        let p = m.take_due(11_500, 3).expect("due");
+        assert_eq!(m.due_at(PERIOD), Some(1_000 + PERIOD));
+        assert_eq!(
+            m.take_due(10_999, PERIOD, 3),
+            None,
+            "not before the period ends"
+        );
+        let p = m.take_due(11_500, PERIOD, 3).expect("due");
         assert_eq!((p.frames_in, p.bytes_in), (2, 150));
         assert_eq!((p.frames_out, p.bytes_out), (1, 7));
         assert_eq!((p.changes, p.change_bytes), (2, 120));
@@ -134,16 +155,16 @@ mod tests {
         assert_eq!(p.refusals[&ErrorCode::RateLimited], 2);
         assert_eq!(p.refusals_total(), 3);
         assert_eq!(
-            m.take_due(30_000, 3),
+            m.take_due(30_000, PERIOD, 3),
             None,
             "an empty period hands out nothing"
         );
         m.frame_in(40_000, 1);
         assert_eq!(
-            m.take_due(49_999, 3),
+            m.take_due(49_999, PERIOD, 3),
             None,
             "a new period starts with its first count"
         );
-        assert_eq!(m.take_due(50_000, 3).map(|p| p.frames_in), Some(1));
+        assert_eq!(m.take_due(50_000, PERIOD, 3).map(|p| p.frames_in), Some(1));
     }
 }

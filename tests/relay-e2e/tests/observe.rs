@@ -59,11 +59,10 @@ async fn room_events_and_metrics_are_logged_as_json_without_tokens() {
             .pump_until(T, &mut |r| r.refused_with("permission_denied"))
             .await
     );
-    // The period ends; the next input hands its point out.
-    tokio::time::sleep(Duration::from_millis(METRICS_PERIOD_MS + 500)).await;
     writer.edit(|p| p.set_title("second").unwrap()).await;
     assert!(writer.pump_until(T, &mut |c| c.sync.is_in_sync()).await);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every period with counts ends in a point, at the room's own timer: nobody else writes.
+    tokio::time::sleep(Duration::from_millis(METRICS_PERIOD_MS + 1_500)).await;
 
     let (events, log) = room_events(&relay);
     let of = |name: &str| -> Vec<&serde_json::Value> {
@@ -85,14 +84,17 @@ async fn room_events_and_metrics_are_logged_as_json_without_tokens() {
         "no refusal line with its code:\n{log}"
     );
     let metrics = of("metrics");
-    let first = metrics
-        .first()
-        .unwrap_or_else(|| panic!("no metrics line after a period:\n{log}"));
-    assert!(first["frames_in"].as_u64() > Some(2), "{first}");
-    assert!(first["bytes_out"].as_u64() > Some(0), "{first}");
-    assert!(first["changes"].as_u64() >= Some(1), "{first}");
-    assert_eq!(first["connects"], 2, "{first}");
-    assert_eq!(first["refusals"]["permission_denied"], 1, "{first}");
+    assert!(!metrics.is_empty(), "no metrics line:\n{log}");
+    let sum = |field: &str| -> u64 { metrics.iter().filter_map(|v| v[field].as_u64()).sum() };
+    assert!(sum("frames_in") > 2, "{metrics:?}");
+    assert!(sum("bytes_out") > 0, "{metrics:?}");
+    assert!(sum("changes") >= 2, "both edits were counted: {metrics:?}");
+    assert_eq!(sum("connects"), 2, "{metrics:?}");
+    let denied: u64 = metrics
+        .iter()
+        .filter_map(|v| v["refusals"]["permission_denied"].as_u64())
+        .sum();
+    assert_eq!(denied, 1, "{metrics:?}");
     for secret in [&token, &read] {
         let signature = secret.rsplit('.').next().unwrap();
         assert!(!log.contains(signature), "a token is in the log");

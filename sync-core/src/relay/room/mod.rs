@@ -235,6 +235,7 @@ impl RelayRoom {
             expiry,
             self.compaction.due_at(),
             self.partials_due(),
+            self.metrics.due_at(self.config.metrics_period_ms),
         ]
         .into_iter()
         .flatten()

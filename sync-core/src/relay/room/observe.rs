@@ -26,7 +26,8 @@ impl RelayRoom {
                 _ => {}
             }
         }
-        if let Some(point) = self.metrics.take_due(now, self.peers.len()) {
+        let period = self.config.metrics_period_ms;
+        if let Some(point) = self.metrics.take_due(now, period, self.peers.len()) {
             self.out.push(RoomOutput::Event(RoomEvent::Metrics(point)));
         }
     }

@@ -60,6 +60,17 @@ fn a_period_of_traffic_changes_and_refusals_becomes_one_point() {
             .any(|e| matches!(e, RoomEvent::QuotaAnswered { answer: Ok(n) } if *n > 0)),
         "the quota's answer is an event: {events:?}"
     );
+    let timers: Vec<u64> = outs
+        .iter()
+        .filter_map(|o| match o {
+            RoomOutput::SetTimer { at_ms } => Some(*at_ms),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        timers.contains(&(NOW + METRICS_PERIOD_MS)),
+        "the room asks to be woken at the end of the period, before it could hibernate: {timers:?}"
+    );
     let outs = room.handle(NOW + METRICS_PERIOD_MS, RoomInput::Timer);
     let points = points_of(&outs);
     assert_eq!(points.len(), 1, "{outs:?}");

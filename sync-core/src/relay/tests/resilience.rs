@@ -96,7 +96,7 @@ fn a_failed_attachment_or_send_closes_only_that_peer() {
 
 #[test]
 fn a_failed_timer_is_asked_again_after_a_back_off_not_in_a_loop() {
-    let mut room = room();
+    let mut room = room_with(quiet_metrics());
     join(&mut room, ConnId(1), true);
     let outs = room.handle(
         NOW,
