@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use relay_e2e::{Client, Relay, TokenSpec, connect_refusal};
+use relay_e2e::{Client, Relay, TokenSpec, connect_refusal, new_doc};
 use sync_core::auth::Scope;
 use sync_core::protocol::DocumentId;
 
@@ -15,14 +15,6 @@ const T: Duration = Duration::from_secs(30);
 const DEV: &str = "TESSERA_DEV_FAULTS=1";
 /// How far the tenant's count may be from the bytes really stored.
 const SLACK: u64 = 4 * 1024;
-
-fn new_doc() -> DocumentId {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    DocumentId::from_random_bytes(nanos.to_le_bytes())
-}
 
 fn json(relay: &Relay, method: &str, path: &str, token: Option<&str>) -> serde_json::Value {
     let (status, body) = relay

@@ -5,19 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use relay_e2e::{Client, Relay, TokenSpec, connect_refusal};
+use relay_e2e::{Client, Relay, TokenSpec, connect_refusal, new_doc};
 use sync_core::auth::{Audience, Scope, mint_hs256};
-use sync_core::protocol::{DocumentId, ErrorCode};
+use sync_core::protocol::ErrorCode;
 
 const T: Duration = Duration::from_secs(30);
-
-fn new_doc() -> DocumentId {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    DocumentId::from_random_bytes(nanos.to_le_bytes())
-}
 
 fn tenant(name: &str, scope: Scope) -> TokenSpec {
     TokenSpec {

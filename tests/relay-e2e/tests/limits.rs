@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use relay_e2e::{Client, EMPTY_SYNC_DATA, Next, RawPeer, Refusal, Relay, TokenSpec, join};
+use relay_e2e::{Client, EMPTY_SYNC_DATA, Next, RawPeer, Refusal, Relay, TokenSpec, join, new_doc};
 use sync_core::auth::Scope;
 use sync_core::protocol::{DocumentId, Message, PeerId};
 
@@ -14,14 +14,6 @@ const T: Duration = Duration::from_secs(20);
 const REFUSAL: Duration = Duration::from_secs(8);
 /// Fragment data under the 1 MiB frame limit.
 const BIG_PIECE: usize = 900_000;
-
-fn new_doc() -> DocumentId {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    DocumentId::from_random_bytes(nanos.to_le_bytes())
-}
 
 /// `PLANS` with the `free` plan's rates set to `peer_messages` per connection and otherwise far
 /// above anything a test sends, so that only the bound under test can refuse.

@@ -5,20 +5,11 @@
 
 use std::time::Duration;
 
-use relay_e2e::{Client, Relay, TokenSpec};
+use relay_e2e::{Client, Relay, TokenSpec, new_doc};
 use sync_core::auth::Scope;
-use sync_core::protocol::DocumentId;
 use sync_core::relay::METRICS_PERIOD_MS;
 
 const T: Duration = Duration::from_secs(30);
-
-fn new_doc() -> DocumentId {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    DocumentId::from_random_bytes(nanos.to_le_bytes())
-}
 
 /// The JSON objects in the relay's log that name a room event.
 fn room_events(relay: &Relay) -> (Vec<serde_json::Value>, String) {

@@ -3,20 +3,11 @@
 
 use std::time::Duration;
 
-use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_refusal};
+use relay_e2e::{Client, DEV_SECRET, Relay, TokenSpec, connect_refusal, new_doc};
 use sync_core::auth::Scope;
-use sync_core::protocol::DocumentId;
 use sync_core::protocol::ErrorCode;
 
 const T: Duration = Duration::from_secs(30);
-
-fn new_doc() -> DocumentId {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    DocumentId::from_random_bytes(nanos.to_le_bytes())
-}
 
 async fn in_sync(c: &mut Client) -> bool {
     c.online_until(T, |c| c.sync.is_in_sync()).await
