@@ -57,14 +57,19 @@ impl TenantQuota {
             .unwrap_or_else(|| "free".into());
         let plans = crate::plans::plans(&self.env)?;
         let limits = plans.limits(&plan)?;
-        let now = worker::Date::now().as_millis();
-        let mut ledger = self.load()?;
-        match req.url()?.path() {
+        // Every body is read before the ledger is: an `await` between loading the ledger and
+        // saving it would let a concurrent request load the same ledger, and one of the two
+        // updates would be lost (rooms waking together release their budgets together).
+        // Between `load` and `save` nothing awaits, so each update sees the one before it.
+        let path = req.url()?.path().to_owned();
+        match path.as_str() {
             "/reserve" => {
                 let body: Reserve = req
                     .json()
                     .await
                     .map_err(|e| Error::Runtime(format!("reserve body: {e}")))?;
+                let now = worker::Date::now().as_millis();
+                let mut ledger = self.load()?;
                 let answer = ledger.reserve(&limits, now, body.bytes, body.new_document);
                 // Written synchronously before the answer leaves: the output gate holds the
                 // response until the write is durable, so counts are exact across restarts.
@@ -83,11 +88,14 @@ impl TenantQuota {
                     .json()
                     .await
                     .map_err(|e| Error::Runtime(format!("release body: {e}")))?;
+                let mut ledger = self.load()?;
                 ledger.release(body.bytes, body.document);
                 self.save(&ledger)?;
                 Ok(http::json("{}".into(), 200)?)
             }
             "/usage" => {
+                let now = worker::Date::now().as_millis();
+                let ledger = self.load()?;
                 let json = serde_json::json!({
                     "plan": plan,
                     "docs": ledger.docs,

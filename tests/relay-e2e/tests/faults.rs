@@ -394,3 +394,32 @@ async fn unknown_documents_are_not_created_by_reads_or_deletes() {
         d.events
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn rooms_reserving_at_the_same_moment_are_all_counted() {
+    let relay = Relay::start("f-concurrent", &[]);
+    let token = TokenSpec::writer().mint();
+    // Eight documents created at once: their rooms ask the tenant's quota together, and each
+    // first reservation counts a document. A lost update would count fewer.
+    let mut clients: Vec<Client> = (0..8)
+        .map(|i| {
+            std::thread::sleep(Duration::from_millis(2));
+            let doc = new_doc();
+            Client::new(
+                &format!("c{i}"),
+                relay.doc_url(&doc.to_string(), &token),
+                doc,
+                true,
+            )
+        })
+        .collect();
+    let synced = futures_util::future::join_all(
+        clients
+            .iter_mut()
+            .map(|c| c.online_until(T, |c| c.sync.is_in_sync())),
+    )
+    .await;
+    assert!(synced.iter().all(|s| *s), "{synced:?}");
+    let usage = json(&relay, "GET", "/v1/usage", Some(&token));
+    assert_eq!(usage["docs"], 8, "{usage}");
+}
