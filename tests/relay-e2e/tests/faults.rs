@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use relay_e2e::{Client, Relay, TokenSpec, connect_refusal, new_doc};
 use sync_core::auth::Scope;
 use sync_core::protocol::DocumentId;
+use sync_core::relay::METRICS_PERIOD_MS;
 
 const T: Duration = Duration::from_secs(30);
 const DEV: &str = "TESSERA_DEV_FAULTS=1";
@@ -80,6 +81,12 @@ fn r2_count(relay: &Relay, prefix: &str) -> u64 {
     )["count"]
         .as_u64()
         .unwrap()
+}
+
+/// Waits until the room's metrics timer has fired. Otherwise it would be overdue when the
+/// relay comes back from a restart, and would load the room before the test plants faults in it.
+async fn timers_fired() {
+    tokio::time::sleep(Duration::from_millis(METRICS_PERIOD_MS + 1_000)).await;
 }
 
 async fn in_sync(c: &mut Client) -> bool {
@@ -213,6 +220,7 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
     edits(&mut a, 3, "loaded").await;
     drop(a);
 
+    timers_fired().await;
     relay.restart();
     let instance = plan_faults(&relay, doc, "loads=3");
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
@@ -225,6 +233,7 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
     faults_used_up(&relay, doc, instance);
 
     // While a room cannot load, its snapshot is "try again", never an empty document.
+    timers_fired().await;
     relay.restart();
     plan_faults(&relay, doc, "loads=1000");
     let resp = relay
