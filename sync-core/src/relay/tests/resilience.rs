@@ -1,6 +1,7 @@
 //! Failed IO steps and the quota ledger: every failure reported back is retried or closes
 //! only the connection concerned, and unused budget survives (and returns from) restarts.
 
+use super::storage::{releases, stored_log};
 use super::*;
 
 fn done(task: TaskId, ok: bool) -> RoomInput {
