@@ -4,7 +4,7 @@
 //! wake a room nobody is connected to. Nothing is written for a room that stored nothing.
 
 use serde::{Deserialize, Serialize};
-use sync_core::protocol::{DocumentId, ErrorCode};
+use sync_core::protocol::DocumentId;
 use sync_core::relay::PeerAccess;
 use worker::Request;
 
@@ -56,19 +56,20 @@ impl Identity {
 }
 
 impl DocRoom {
-    /// Takes the identity a request or socket brought. The plan follows the newest token. A
-    /// different tenant can only arrive while rooms are still named by the document alone
-    /// (before `room_name(tenant, doc)` names them): it is refused rather than served another
-    /// tenant's document.
+    /// Takes the identity a request or socket brought. The plan follows the newest token.
+    ///
+    /// Rooms are named by tenant and document (`sync_core::relay::room_name`), so a request
+    /// for another tenant or document cannot reach this object; if one does, routing is broken,
+    /// and the room answers with an internal error rather than serve the wrong document.
     pub(super) fn adopt_identity(&self, identity: Identity) -> Result<()> {
         let known = self.known_identity()?;
         if let Some(known) = known
             && (known.tenant != identity.tenant || known.doc != identity.doc)
         {
-            return Err(Error::refused(
-                ErrorCode::AuthFailed,
-                "the document belongs to another tenant",
-            ));
+            return Err(Error::Runtime(format!(
+                "room of {}/{} reached with a request for {}/{}",
+                known.tenant, known.doc, identity.tenant, identity.doc
+            )));
         }
         self.inner.borrow_mut().identity = Some(identity);
         Ok(())
