@@ -32,6 +32,8 @@ help:
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
 	@echo "  make test-client   client-native tests and the client's workerd suite"
 	@echo "  make test-client-e2e   only the client's workerd suite"
+	@echo "  make test-bindings     uniffi bindings: Python wheel and Kotlin against workerd, Swift sources, the desktop app"
+	@echo "  make bindings-swift    regenerate the committed Swift sources (bindings/swift/)"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"
@@ -42,6 +44,7 @@ help:
 	@echo "  make bench-core    automerge versions compared"
 	@echo "  make bench-relay   relay room figures next to a naive baseline"
 	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
+	@echo "  make bench-bindings  edits/s through Python (uniffi) next to client-native directly"
 
 setup:
 	rustup target add wasm32-unknown-unknown

@@ -392,7 +392,7 @@ impl TryFrom<core::PageEdit> for PageEdit {
 
 fn ffi_pos(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| TesseraError::InvalidInput {
-        message: format!("position {n} is beyond the 2^32 characters a block can hold"),
+        reason: format!("position {n} is beyond the 2^32 characters a block can hold"),
     })
 }
 
