@@ -31,7 +31,7 @@ bindings-lib:
 # The wheel, installed into a fresh virtualenv: what a user's `pip install` does.
 bindings-wheel: bindings-tools
 	rm -rf $(BINDINGS_OUT)/wheels $(BINDINGS_VENV)
-	cd bindings && $(MATURIN) build --quiet --strip --out $(BINDINGS_OUT)/wheels
+	cd bindings && $(MATURIN) build --quiet --out $(BINDINGS_OUT)/wheels
 	python3 -m venv $(BINDINGS_VENV)
 	$(BINDINGS_VENV)/bin/pip install --quiet --no-index $(BINDINGS_OUT)/wheels/tessera-*.whl
 	cd /tmp && $(BINDINGS_VENV)/bin/python -c 'import tessera; print("import tessera:", tessera.__file__)'

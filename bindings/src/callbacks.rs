@@ -47,9 +47,19 @@ pub trait TokenProvider: Send + Sync {
 }
 
 /// A live listener; it stops on `cancel()` or when this handle is garbage-collected.
-#[derive(Debug, uniffi::Object)]
+#[derive(uniffi::Object)]
 pub struct Subscription {
     pub(crate) inner: Vec<client_native::Subscription>,
+    /// The app's listener, owned here (the delivering threads hold it weakly).
+    pub(crate) _listener: Arc<dyn DocumentListener>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 #[uniffi::export]
@@ -67,5 +77,3 @@ impl Subscription {
         self.inner.iter().any(client_native::Subscription::is_active)
     }
 }
-
-pub(crate) type Listener = Arc<dyn DocumentListener>;

@@ -120,3 +120,37 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TesseraError {
 
 /// The bindings' result type.
 pub type Result<T, E = TesseraError> = std::result::Result<T, E>;
+
+impl From<client_native::Error> for TesseraError {
+    fn from(e: client_native::Error) -> Self {
+        use client_native::Error as E;
+        use sync_core::model::EditError;
+        let reason = e.to_string();
+        match e {
+            E::BadDocumentId(_) | E::Edit(EditError::Invalid(_)) => Self::InvalidInput { reason },
+            E::Edit(_) => Self::Edit { reason },
+            E::UnknownDocument(_) => Self::UnknownDocument { reason },
+            E::Load(_)
+            | E::LoadFailed(_)
+            | E::NotLoaded
+            | E::Storage(_)
+            | E::SaveFailed(_)
+            | E::NewerSchema { .. }
+            | E::Io(_) => Self::Storage { reason },
+            E::NeedsToken { code } => Self::TokenNeeded {
+                code: code.into(),
+                reason,
+            },
+            E::Refused { code, .. } => Self::Refused {
+                code: code.into(),
+                reason,
+            },
+            E::Unavailable(_) => Self::Unavailable { reason },
+            E::Timeout { .. } => Self::Timeout { reason },
+            E::BadRelayUrl(_) | E::InsecureTransport { .. } | E::CaFile { .. } | E::Tls(_) => {
+                Self::Config { reason }
+            }
+            E::SessionGone => Self::Closed { reason },
+        }
+    }
+}

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::callbacks::TokenProvider;
 use crate::document::{Document, Shared};
-use crate::error::{Result, TesseraError};
-use crate::runtime::run_blocking;
+use crate::error::Result;
+use crate::runtime::run;
 
 /// One row of `Tessera.list()`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -53,24 +53,24 @@ impl Tessera {
 
     /// Creates a page with this title; it is stored before this returns.
     pub async fn create(&self, title: String) -> Result<Arc<Document>> {
-        let shared = self.shared.clone();
-        let doc = run_blocking(move || shared.client()?.create(&title).map_err(Into::into)).await?;
+        let client = self.shared.client()?;
+        let doc = run(async move { Ok(client.create(&title).await?) }).await?;
         Ok(self.track(doc))
     }
 
-    /// Opens the page at `url` (`automerge:<id>`): from the database, or, when it is not
-    /// stored here and a relay is configured, as an empty page that `start_sync` fetches.
+    /// Opens the page at `url` (`automerge:<id>`) from the database; a page that is not
+    /// stored here opens empty and is fetched from the relay by `start_sync`.
     pub async fn find(&self, url: String) -> Result<Arc<Document>> {
-        let shared = self.shared.clone();
-        let doc = run_blocking(move || shared.find(&url)).await?;
+        let client = self.shared.client()?;
+        let doc = run(async move { Ok(client.find(&url).await?) }).await?;
         Ok(self.track(doc))
     }
 
     /// Every stored page, oldest first, with its title.
     pub async fn list(&self) -> Result<Vec<DocSummary>> {
-        let shared = self.shared.clone();
-        run_blocking(move || {
-            let rows = shared.client()?.list()?;
+        let client = self.shared.client()?;
+        run(async move {
+            let rows = client.list().await?;
             Ok(rows
                 .into_iter()
                 .map(|r| DocSummary {

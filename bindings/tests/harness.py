@@ -6,6 +6,10 @@ Environment (set by mk/bindings.mk): TESSERA_BIN, the CLI binary.
 """
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import signal
@@ -48,6 +52,22 @@ def mint(ttl: int = 3600, tenant: str = "bindings") -> str:
     return out.stdout.strip()
 
 
+def mint_expiring(seconds: int, tenant: str = "bindings") -> str:
+    """An HS256 token the relay accepts for about `seconds` more: its `exp` lies in the past by
+    the relay's clock leeway (CLOCK_LEEWAY_SECS, 60 s) minus `seconds`, so an expiry mid-session
+    takes seconds, not a minute. Minted here because `tessera token --ttl` cannot go below 0."""
+    now = int(time.time())
+    claims = {"sub": "py", "tenant": tenant, "docs": ["*"], "scope": "write",
+              "exp": now - CLOCK_LEEWAY_SECS + seconds, "iat": now}
+    b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")  # noqa: E731
+    signing = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + b"." + b64(json.dumps(claims).encode())
+    signature = hmac.new(jwt_secret().encode(), signing, hashlib.sha256).digest()
+    return (signing + b"." + b64(signature)).decode()
+
+
+CLOCK_LEEWAY_SECS = 60
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,7 +89,11 @@ class Relay:
 
     def start(self):
         self.state.mkdir(parents=True, exist_ok=True)
-        log = open(self.state.with_suffix(".log"), "wb")
+        with open(self.state.with_suffix(".log"), "wb") as log:
+            self.spawn(log)
+        self.wait()
+
+    def spawn(self, log):
         env = dict(os.environ, RELAY_NO_BUILD="1")
         env.pop("RELAY_TLS_CERT", None)
         env.pop("RELAY_TLS_KEY", None)
@@ -77,6 +101,8 @@ class Relay:
             ["bash", str(ROOT / "scripts/relay.sh"), str(self.port), str(self.state)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+    def wait(self):
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -123,7 +149,7 @@ class Cli:
         return self.run("show", url, "--json")
 
 
-def token_provider(tessera, ttl: int = 3600, fixed: str = None):
+def token_provider(tessera, ttl: int = 3600, fixed: str = None, expiring: int = None):
     """A token provider for `tessera.Tessera.open` that mints a fresh token (or returns `fixed`)
     each time the core asks, and records the refusal code of each call (None: first connect)."""
 
@@ -133,7 +159,9 @@ def token_provider(tessera, ttl: int = 3600, fixed: str = None):
 
         def token(self, refused):
             self.calls.append(refused)
-            return fixed if fixed is not None else mint(ttl)
+            if fixed is not None:
+                return fixed
+            return mint_expiring(expiring) if expiring else mint(ttl)
 
     return Provider()
 

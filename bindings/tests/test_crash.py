@@ -42,6 +42,7 @@ class Crash(unittest.TestCase):
                         os.kill(child.pid, signal.SIGKILL)
                         break
                 child.wait()
+                child.stdout.close()
                 self.assertEqual(child.returncode, -signal.SIGKILL, "the child ended by itself")
 
                 async def stored():

@@ -143,7 +143,8 @@ class Callbacks(RelayTest):
             await page.wait_in_sync(60_000)
             await asyncio.sleep(0.2)
             subscription.cancel()
-            kinds = [type(s.sync).__name__ for s in statuses]
+            kinds = [type(s.sync).__name__.removeprefix("SyncStatus.") for s in statuses]
+            self.assertEqual(kinds[0], "OFFLINE", "subscribing calls at once with the current status")
             self.assertIn("CONNECTING", kinds)
             self.assertTrue(any(s.in_sync for s in statuses), kinds)
             py.close()
@@ -161,35 +162,54 @@ class Tokens(RelayTest):
             with self.assertRaises(TesseraError.TokenNeeded) as caught:
                 await page.wait_in_sync(60_000)
             self.assertEqual(caught.exception.code, tessera.ErrorCode.AUTH_FAILED)
-            self.assertIsInstance(page.status().sync, tessera.SyncStatus.TOKEN_NEEDED)
-            # Asked once to connect and once more after the refusal, then the app must act.
-            self.assertEqual(provider.calls[-1], tessera.ErrorCode.AUTH_FAILED)
+            self.assertIn("auth_failed", caught.exception.reason)
+            # The provider is asked again after the refusal (once per streak), and when its
+            # token is refused too the document waits for the app.
+            await until(lambda: tessera.ErrorCode.AUTH_FAILED in provider.calls, 30)
+            await until(lambda: provider_settled(page), 30)
+            self.assertEqual(provider.calls, [None, tessera.ErrorCode.AUTH_FAILED])
+            status = page.status().sync
+            self.assertIsInstance(status, tessera.SyncStatus.TOKEN_NEEDED)
+            self.assertEqual(status.code, tessera.ErrorCode.AUTH_FAILED)
             py.close()
 
         run(main())
 
     def test_an_expiring_token_is_asked_again_mid_session(self):
         async def main():
-            provider = token_provider(tessera, ttl=3)
+            provider = token_provider(tessera, expiring=4)
             py, _ = self.open("py-expiry", provider)
             page = await py.create("Expiry")
             block = await page.add_block(BlockKind.PARAGRAPH(), "before", TOP)
             await page.start_sync()
             await page.wait_in_sync(60_000)
-            asked = len(provider.calls)
-            # The relay closes the session when the token expires; the core asks for another.
-            deadline = time.monotonic() + 30
-            while tessera.ErrorCode.TOKEN_EXPIRED not in provider.calls and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            self.assertIn(tessera.ErrorCode.TOKEN_EXPIRED, provider.calls[asked:])
+            self.assertEqual(provider.calls, [None])
+            # The relay ends the session when the token expires; the core asks for another,
+            # and the session resumes with it.
+            await until(lambda: tessera.ErrorCode.TOKEN_EXPIRED in provider.calls, 60)
+            await until(lambda: page.status().in_sync, 60)
             await page.set_text(block, "after the refresh")
-            await page.wait_in_sync(60_000)
+            await until(lambda: page.status().in_sync, 60)
             cli = Cli(self.tmp / "cli-expiry")
             cli.sync(page.url(), self.relay, mint())
             self.assertIn("after the refresh", cli.show_json(page.url()))
             py.close()
 
         run(main())
+
+
+async def until(condition, secs):
+    deadline = time.monotonic() + secs
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def provider_settled(page):
+    """The refused token's second refusal has come back: the document is waiting for the app
+    (its status is TokenNeeded after the refresh attempt too)."""
+    return isinstance(page.status().sync, tessera.SyncStatus.TOKEN_NEEDED)
 
 
 class Errors(unittest.TestCase):
