@@ -16,13 +16,14 @@ class FixedToken(private val token: String) : TokenProvider {
     override fun token(refused: ErrorCode?): String = token
 }
 
-fun main(args: Array<String>) = runBlocking {
+fun main(args: Array<String>): Unit = runBlocking {
     val (dataDir, relay, url, token, text) = args
     val db = Tessera.open(dataDir, relay, FixedToken(token))
-    val page = db.find(url)
-    page.addBlock(BlockKind.Paragraph, text, Target.End(parent = null))
+    val page = db.find(url) // not stored here yet: it opens empty and sync fetches it
     page.startSync()
     page.waitInSync(60_000uL)
+    page.addBlock(BlockKind.Paragraph, text, Target.End(parent = null))
+    page.waitInSync(60_000uL)
     println(page.toJson())
-    db.close()
+    db.shutdown()
 }
