@@ -34,6 +34,7 @@ help:
 	@echo "  make test-client-e2e   only the client's workerd suite"
 	@echo "  make test-bindings     uniffi bindings: Python wheel and Kotlin against workerd, Swift sources, the desktop app"
 	@echo "  make bindings-swift    regenerate the committed Swift sources (bindings/swift/)"
+	@echo "  make bindings-screenshot   retake the desktop app's picture (bindings/examples/desktop_app.png)"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"

@@ -5,11 +5,12 @@
 #                         driven under Xvfb
 #   make bindings-swift   regenerate the committed Swift sources (bindings/swift/)
 #   make bench-bindings   edits/s through Python next to client-native directly, same run
+#   make bindings-screenshot   retake bindings/examples/desktop_app.png
 # Tools (JDK, JNA, Xvfb and python3-tk from apt; kotlinc from npm; maturin from PyPI) are
 # installed by bindings/scripts/tools.sh when missing.
 
 .PHONY: bindings-tools bindings-lib bindings-wheel bindings-kotlin bindings-swift \
-	bindings-swift-check test-bindings bench-bindings
+	bindings-swift-check bindings-screenshot test-bindings bench-bindings
 
 BINDINGS_OUT := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/bindings
 BINDINGS_LIB := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/libtessera.so
@@ -55,12 +56,12 @@ bindings-kotlin: bindings-tools bindings-lib
 
 # Swift cannot be compiled here (no Swift toolchain): its sources are generated and committed.
 bindings-swift: bindings-lib
-	rm -rf bindings/swift && $(UNIFFI_BINDGEN) generate --library $(BINDINGS_LIB) --language swift \
-		--out-dir bindings/swift 2>/dev/null
+	rm -rf bindings/swift && $(UNIFFI_BINDGEN) generate --library $(BINDINGS_LIB) --language swift --no-format \
+		--out-dir bindings/swift
 
 bindings-swift-check: bindings-lib
 	rm -rf $(BINDINGS_OUT)/swift
-	$(UNIFFI_BINDGEN) generate --library $(BINDINGS_LIB) --language swift --out-dir $(BINDINGS_OUT)/swift 2>/dev/null
+	$(UNIFFI_BINDGEN) generate --library $(BINDINGS_LIB) --language swift --no-format --out-dir $(BINDINGS_OUT)/swift
 	@diff -r bindings/swift $(BINDINGS_OUT)/swift \
 		|| { echo "bindings/swift is stale: run make bindings-swift and commit it"; exit 1; }
 
@@ -69,7 +70,17 @@ test-bindings: relay-build bindings-tools bindings-lib bindings-wheel bindings-k
 	cargo build -q -p tessera-cli --bin tessera
 	cd bindings/tests && TESSERA_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/tessera \
 		KOTLIN_RUN="$(KOTLIN_RUN)" $(BINDINGS_VENV)/bin/python -m unittest -v
-	cd bindings/tests && xvfb-run -a -s '-screen 0 1024x768x24' $(BINDINGS_VENV)/bin/python check_app.py
+	cd bindings/tests && TESSERA_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/tessera \
+		xvfb-run -a -s '-screen 0 1024x768x24' $(BINDINGS_VENV)/bin/python check_app.py
+
+# The README's picture of the desktop app, taken while check_app.py drives it (ImageMagick's
+# `import` grabs the Xvfb screen; installed from apt when missing).
+bindings-screenshot: bindings-wheel
+	@command -v import >/dev/null || apt-get install -y --no-install-recommends imagemagick
+	cargo build -q -p tessera-cli --bin tessera
+	cd bindings/tests && TESSERA_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/tessera \
+		xvfb-run -a -s '-screen 0 1024x768x24' $(BINDINGS_VENV)/bin/python check_app.py \
+		--screenshot $(CURDIR)/bindings/examples/desktop_app.png
 
 test: test-bindings
 bench: bench-bindings

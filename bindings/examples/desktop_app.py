@@ -41,7 +41,9 @@ class Listener(tessera.DocumentListener):
         self.inbox, self.url = inbox, url
 
     def on_change(self, change):
-        self.inbox.put(("changed", self.url))
+        # Local edits are already on screen (the window made them); remote ones are redrawn.
+        if change == tessera.Change.REMOTE:
+            self.inbox.put(("changed", self.url))
 
     def on_status(self, status):
         self.inbox.put(("status", (self.url, status)))
@@ -50,7 +52,7 @@ class Listener(tessera.DocumentListener):
 def describe(status):
     """The status line a person reads."""
     s = status.sync
-    name = type(s).__name__.lower().replace("_", " ")
+    name = type(s).__name__.rsplit(".", 1)[-1].lower().replace("_", " ")
     if isinstance(s, tessera.SyncStatus.RETRYING):
         name = f"retrying: {s.message}"
     elif isinstance(s, (tessera.SyncStatus.REFUSED, tessera.SyncStatus.TOKEN_NEEDED)):
@@ -221,7 +223,7 @@ class App:
         if self.current:
             text = self.new_block_text.get()
             self.new_block_text.set("")
-            self.call(self.current.add_block(kind, text, TOP))
+            self.call(self.current.add_block(kind, text, TOP), lambda _id: self.show_page())
 
     def toggle_online(self):
         self.online = not self.online

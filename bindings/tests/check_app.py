@@ -27,7 +27,11 @@ def pump(root, until, what, secs=60):
         if until():
             return
         time.sleep(0.02)
-    raise AssertionError(f"the app never showed: {what}")
+    raise AssertionError(f"the app never showed: {what} (status line: {app_status(root)!r})")
+
+
+def app_status(root):
+    return getattr(root, "tessera_app").status.get() if hasattr(root, "tessera_app") else None
 
 
 def page_json(app):
@@ -47,6 +51,7 @@ def main():
     try:
         root = tk.Tk()
         app = desktop_app.App(root, str(tmp / "app"), relay.url, mint())
+        root.tessera_app = app
         root.protocol("WM_DELETE_WINDOW", app.close)
 
         app.new_page()
@@ -60,6 +65,8 @@ def main():
         pump(root, lambda: page_json(app)["blocks"][0]["props"].get("checked") is True, "the to-do ticked")
 
         entry = app.rows[0].entry
+        entry.focus_force()
+        root.update()
         entry.delete(0, tk.END)
         entry.insert(0, "oat milk")
         entry.event_generate("<Return>")
