@@ -82,5 +82,16 @@ bindings-screenshot: bindings-wheel
 		xvfb-run -a -s '-screen 0 1024x768x24' $(BINDINGS_VENV)/bin/python check_app.py \
 		--screenshot $(CURDIR)/bindings/examples/desktop_app.png
 
+# The FFI's cost: the same durable edits (and status/to_json calls) through the Python wheel and
+# through client-native directly, both release builds, in one run.
+bench-bindings: bindings-tools
+	rm -rf $(BINDINGS_OUT)/wheels-release $(BINDINGS_OUT)/venv-release
+	cd bindings && $(MATURIN) build --quiet --release --out $(BINDINGS_OUT)/wheels-release
+	python3 -m venv $(BINDINGS_OUT)/venv-release
+	$(BINDINGS_OUT)/venv-release/bin/pip install --quiet --no-index $(BINDINGS_OUT)/wheels-release/tessera-*.whl
+	cargo build -q --release -p tessera-bindings --example edit_rate
+	$(BINDINGS_OUT)/venv-release/bin/python bindings/bench/edit_rate.py \
+		--rust $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/examples/edit_rate
+
 test: test-bindings
 bench: bench-bindings

@@ -74,6 +74,8 @@ impl Subscription {
 
     /// Whether the listener still receives calls.
     pub fn is_active(&self) -> bool {
-        self.inner.iter().any(client_native::Subscription::is_active)
+        self.inner
+            .iter()
+            .any(client_native::Subscription::is_active)
     }
 }

@@ -46,7 +46,10 @@ impl Shared {
     }
 
     fn is_closed(&self) -> bool {
-        self.client.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
     }
 
     pub(crate) fn close(&self) {
@@ -66,9 +69,8 @@ impl Shared {
                 // Weak: the app's object must be released on the app's thread (when its
                 // Tessera is), never by a runtime thread while the host interpreter exits.
                 let tokens = Arc::downgrade(tokens);
-                let provider: client_native::TokenProvider = Arc::new(move |code| {
-                    tokens.upgrade()?.token(Some(code.into())).ok()
-                });
+                let provider: client_native::TokenProvider =
+                    Arc::new(move |code| tokens.upgrade()?.token(Some(code.into())).ok());
                 (Some(first), Some(provider))
             }
             None => (None, None),
@@ -144,9 +146,7 @@ impl Document {
 
     /// Adds a block; returns its id.
     pub async fn add_block(&self, kind: BlockKind, text: String, target: Target) -> Result<String> {
-        let applied = self
-            .edit(PageEdit::AddBlock { kind, text, target })
-            .await?;
+        let applied = self.edit(PageEdit::AddBlock { kind, text, target }).await?;
         applied.created.ok_or_else(|| TesseraError::Internal {
             reason: "an added block reported no id".to_owned(),
         })

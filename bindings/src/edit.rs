@@ -257,12 +257,20 @@ impl TryFrom<PageEdit> for core::PageEdit {
                 text,
                 target: target.try_into()?,
             },
-            PageEdit::InsertText { block, pos: at, text } => Self::InsertText {
+            PageEdit::InsertText {
+                block,
+                pos: at,
+                text,
+            } => Self::InsertText {
                 block: block_id(block)?,
                 pos: pos(at),
                 text,
             },
-            PageEdit::DeleteText { block, pos: at, len } => Self::DeleteText {
+            PageEdit::DeleteText {
+                block,
+                pos: at,
+                len,
+            } => Self::DeleteText {
                 block: block_id(block)?,
                 pos: pos(at),
                 len: pos(len),
@@ -440,3 +448,7 @@ impl From<core::MarkName> for MarkName {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "edit_tests.rs"]
+mod tests;
