@@ -128,6 +128,21 @@ impl Driver {
         }
     }
 
+    /// Applies edits with one save; see [`DocSync::apply_batch`].
+    pub(crate) async fn apply_batch(&mut self, edits: Vec<PageEdit>) -> Result<Vec<Applied>> {
+        let (result, outputs) = self.sync.apply_batch(now_ms(), &edits);
+        let saved = self.carry_out(outputs).await;
+        let _ = self.events.send(DocEvent::LocalChange);
+        let applied = result.map_err(|(index, e)| Error::BatchRefused {
+            index,
+            source: Box::new(e.into()),
+        })?;
+        match saved {
+            Some(err) => Err(err),
+            None => Ok(applied),
+        }
+    }
+
     pub(crate) async fn go_online(&mut self, target: SyncTarget) -> Result<()> {
         let url = doc_socket_url(&target.relay, self.doc_id())?;
         check_url(&url, &target.transport)?;

@@ -181,7 +181,10 @@ fn a_failed_load_is_retried_but_undecodable_bytes_are_not() {
     let st = status(&outs).unwrap();
     assert!(st.sync.is_final(), "{st:?}");
     assert!(timer(&outs).is_none(), "no retry of bytes that cannot load");
-    assert!(first_storage(&outs).is_none(), "nothing is written over them");
+    assert!(
+        first_storage(&outs).is_none(),
+        "nothing is written over them"
+    );
 }
 
 #[test]
@@ -389,7 +392,10 @@ fn a_connect_that_never_answers_times_out_and_backs_off() {
     assert!(connects(&s.handle(at, ClientInput::Timer)));
     s.handle(at + 10, ClientInput::TransportOpened);
     let deadline = at + 10 + config().connect_timeout_ms;
-    assert!(!s.handle(deadline - 1, ClientInput::Timer).contains(&ClientOutput::Disconnect));
+    assert!(
+        !s.handle(deadline - 1, ClientInput::Timer)
+            .contains(&ClientOutput::Disconnect)
+    );
     let outs = s.handle(deadline, ClientInput::Timer);
     assert!(outs.contains(&ClientOutput::Disconnect));
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_e2e::{Device, Relay, jwt_secret, relay_script, tessera_bin, token};
-use client_native::{Client, DocEvent, DocStatus, DocumentId, SyncTarget};
+use client_native::{Client, ClientStatus, DocEvent, SyncTarget};
 
 #[test]
 fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
@@ -29,10 +29,10 @@ fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let events: Arc<Mutex<Vec<DocEvent>>> = Arc::default();
-    let statuses: Arc<Mutex<Vec<DocStatus>>> = Arc::default();
+    let statuses: Arc<Mutex<Vec<ClientStatus>>> = Arc::default();
     rt.block_on(async {
         let client = Client::open(&dir.join("b"))?;
-        let b = client.open_or_fetch(DocumentId::parse_url_or_id(&doc)?)?;
+        let b = client.find(&doc).await?;
         let on_event = b.subscribe(Box::new({
             let events = events.clone();
             move |e| events.lock().unwrap().push(e)
@@ -44,7 +44,11 @@ fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
         b.go_online(SyncTarget::new(url.clone(), t.clone())).await?;
         b.sync_until_in_sync(Duration::from_secs(60)).await?;
         wait_for("a connected status", || {
-            statuses.lock().unwrap().iter().any(|s| s.connected)
+            statuses
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.sync.is_connected())
         })
         .await?;
 

@@ -167,9 +167,9 @@ impl Client {
                         Some(ClientInput::TransportOpened)
                     }
                     Err(_) => Some(ClientInput::TransportClosed {
-                    code: None,
-                    reason: String::new(),
-                }),
+                        code: None,
+                        reason: String::new(),
+                    }),
                 },
                 ClientOutput::Disconnect => {
                     if let Some(mut ws) = self.ws.take() {
@@ -192,9 +192,9 @@ impl Client {
                     {
                         self.ws = None;
                         Some(ClientInput::TransportClosed {
-                    code: None,
-                    reason: String::new(),
-                })
+                            code: None,
+                            reason: String::new(),
+                        })
                     } else {
                         None
                     }
