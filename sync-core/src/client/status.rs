@@ -92,6 +92,43 @@ impl SyncStatus {
     }
 }
 
+/// A sentence for people ("retrying at …: relay refused (quota_exceeded): …").
+impl std::fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let with = |f: &mut std::fmt::Formatter<'_>, message: &str| {
+            if message.is_empty() {
+                Ok(())
+            } else {
+                write!(f, ": {message}")
+            }
+        };
+        match self {
+            Self::Loading => f.write_str("loading the document"),
+            Self::LoadFailed { message } => write!(f, "cannot read the stored document: {message}"),
+            Self::Offline => f.write_str("offline"),
+            Self::Connecting => f.write_str("connecting to the relay"),
+            Self::Syncing => f.write_str("connected, exchanging changes"),
+            Self::InSync => f.write_str("in sync"),
+            Self::Unavailable => f.write_str("the relay does not have this document"),
+            Self::Retrying { code, message, .. } => {
+                f.write_str("disconnected, retrying")?;
+                if let Some(code) = code {
+                    write!(f, ": relay refused ({code})")?;
+                }
+                with(f, message)
+            }
+            Self::TokenNeeded { code, message } => {
+                write!(f, "the relay refused the token ({code})")?;
+                with(f, message)
+            }
+            Self::Refused { code, message } => {
+                write!(f, "the relay refused this document ({code})")?;
+                with(f, message)
+            }
+        }
+    }
+}
+
 impl ClientStatus {
     /// Whether the relay and local storage both hold exactly this device's document.
     pub fn is_in_sync(&self) -> bool {
