@@ -59,7 +59,14 @@ pub enum SyncStatus {
         /// What went wrong, for a person.
         message: String,
     },
-    /// The relay refused the token. The session waits for [`ClientInput::Token`](super::ClientInput).
+    /// The relay refused the token and the application's token provider was asked for a
+    /// fresh one; the session reconnects when it answers.
+    RefreshingToken {
+        /// `auth_failed` or `token_expired`.
+        code: ErrorCode,
+    },
+    /// The relay refused the token and no fresh one came. The session waits for
+    /// [`ClientInput::Token`](super::ClientInput).
     TokenNeeded {
         /// `auth_failed` or `token_expired`.
         code: ErrorCode,
@@ -117,6 +124,12 @@ impl std::fmt::Display for SyncStatus {
                 }
                 with(f, message)
             }
+            Self::RefreshingToken { code } => {
+                write!(
+                    f,
+                    "the relay refused the token ({code}); asking for a fresh one"
+                )
+            }
             Self::TokenNeeded { code, message } => {
                 write!(f, "the relay refused the token ({code})")?;
                 with(f, message)
@@ -145,6 +158,9 @@ impl DocSync {
                 message: message.clone(),
             },
             (Load::Ready, Conn::Stopped(Stopped::Offline)) => SyncStatus::Offline,
+            (Load::Ready, Conn::Stopped(Stopped::NeedsToken(code))) if self.awaiting_token => {
+                SyncStatus::RefreshingToken { code: *code }
+            }
             (Load::Ready, Conn::Stopped(Stopped::NeedsToken(code))) => SyncStatus::TokenNeeded {
                 code: *code,
                 message: problem.message,
