@@ -64,9 +64,7 @@ impl Client {
 
     /// Creates a page and returns it, open, once it is stored.
     pub async fn create(&self, title: &str) -> Result<Document> {
-        let started = self
-            .repo
-            .create(title, clock::random(), clock::random());
+        let started = self.repo.create(title, clock::random(), clock::random());
         self.start(started).await
     }
 

@@ -198,6 +198,13 @@ impl Document {
         self.call_async(move |d| Box::pin(d.apply(edit))).await?
     }
 
+    /// Applies edits in order with one save for all (bulk input). Stops at the first refused
+    /// edit: those before it stay applied and are saved, and the error names its index.
+    pub async fn apply_batch(&self, edits: Vec<PageEdit>) -> Result<Vec<Applied>> {
+        self.call_async(move |d| Box::pin(d.apply_batch(edits)))
+            .await?
+    }
+
     /// The page as plain data.
     pub async fn view(&self) -> Result<PageView> {
         self.call_async(|d| Box::pin(async move { d.sync_mut().view() }))
@@ -291,9 +298,7 @@ impl Document {
 
     /// Moves a block.
     pub async fn move_block(&self, block: BlockId, target: Target) -> Result<()> {
-        self.apply(PageEdit::Move { block, target })
-            .await
-            .map(drop)
+        self.apply(PageEdit::Move { block, target }).await.map(drop)
     }
 
     /// Deletes a block and its subtree.
@@ -315,8 +320,7 @@ impl Document {
     /// Supplies a token (after a refusal the provider could not fix, or to rotate it); a
     /// document waiting for one reconnects at once.
     pub async fn set_token(&self, token: String) -> Result<()> {
-        self.call_async(move |d| Box::pin(d.set_token(token)))
-            .await
+        self.call_async(move |d| Box::pin(d.set_token(token))).await
     }
 
     /// Stops syncing and closes the connection.
@@ -368,15 +372,10 @@ fn status_error(id: DocumentId, s: &SyncStatus) -> Option<Error> {
 /// What a timed-out wait was still waiting for, for people.
 fn waiting_reason(s: &SyncStatus) -> String {
     match s {
-        SyncStatus::Retrying { message, .. } if !message.is_empty() => message.clone(),
-        SyncStatus::Retrying { .. } | SyncStatus::Connecting => {
+        SyncStatus::Connecting => "never connected to the relay".to_owned(),
+        SyncStatus::Retrying { message, .. } if message.is_empty() => {
             "never connected to the relay".to_owned()
         }
-        SyncStatus::Syncing | SyncStatus::InSync => {
-            "connected, still exchanging changes".to_owned()
-        }
-        SyncStatus::Offline => "the document is offline".to_owned(),
-        SyncStatus::Loading => "still loading the document".to_owned(),
-        other => format!("{other:?}"),
+        other => other.to_string(),
     }
 }

@@ -25,6 +25,16 @@ pub enum Error {
     /// needs restoring from a backup or a fresh sync into a new database.
     #[error("cannot read the stored document: {0}")]
     LoadFailed(String),
+    /// Edit `index` of a batch was refused; the edits before it are applied and saved.
+    ///
+    /// Recovery: see the source; resubmit from `index` once fixed.
+    #[error("edit {index} of the batch was refused: {source}")]
+    BatchRefused {
+        /// The refused edit's position in the batch.
+        index: usize,
+        /// Why.
+        source: Box<Self>,
+    },
     /// The document is still being read from local storage.
     ///
     /// Recovery: retry once the status is past `loading`.

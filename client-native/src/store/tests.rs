@@ -137,5 +137,8 @@ fn a_failed_write_changes_nothing() {
     });
     assert!(err.is_err());
     assert_eq!(store.load(doc(7)).unwrap(), StoredDoc::default());
-    assert!(store.list_documents().unwrap().is_empty(), "rolled back whole");
+    assert!(
+        store.list_documents().unwrap().is_empty(),
+        "rolled back whole"
+    );
 }

@@ -21,8 +21,7 @@ impl DocSync {
     }
 
     pub(super) fn go_offline(&mut self) {
-        if let Load::Loading { then_online, .. } | Load::Failed { then_online, .. } =
-            &mut self.load
+        if let Load::Loading { then_online, .. } | Load::Failed { then_online, .. } = &mut self.load
         {
             *then_online = false;
         }
@@ -38,6 +37,7 @@ impl DocSync {
     /// reconnects at once; otherwise the next connection uses it.
     pub(super) fn on_token(&mut self, now: Millis, token: String) {
         self.token = Some(token);
+        self.awaiting_token = false;
         if matches!(self.conn, Conn::Stopped(Stopped::NeedsToken(_))) {
             self.backoff.reset();
             self.problem = None;
@@ -95,7 +95,14 @@ impl DocSync {
                 } else {
                     reason
                 };
-                self.wait_and_retry(now, None, Problem { code: None, message });
+                self.wait_and_retry(
+                    now,
+                    None,
+                    Problem {
+                        code: None,
+                        message,
+                    },
+                );
             }
         }
     }
@@ -143,6 +150,7 @@ impl DocSync {
                 // relay refuses again must not turn into a reconnect loop.
                 if !self.token_asked {
                     self.token_asked = true;
+                    self.awaiting_token = true;
                     self.out.push(ClientOutput::TokenNeeded { code });
                 }
                 None

@@ -48,7 +48,10 @@ pub(super) enum Conn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Load {
     /// The `Load` op is out; go online once it answers if `then_online`.
-    Loading { task: TaskId, then_online: bool },
+    Loading {
+        task: TaskId,
+        then_online: bool,
+    },
     /// The store failed (retried at `retry_at`) or the bytes do not decode (`retry_at` None).
     Failed {
         message: String,
@@ -72,6 +75,9 @@ pub enum ApplyError {
     #[error(transparent)]
     Edit(#[from] EditError),
 }
+
+/// What [`DocSync::apply_batch`] applied, or the index of the refused edit and why.
+pub type BatchResult = Result<Vec<Applied>, (usize, ApplyError)>;
 
 /// The last thing that went wrong with the connection, shown while retrying or stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +106,8 @@ pub struct DocSync {
     pub(super) token: Option<String>,
     /// Whether a `TokenNeeded` went out since the last successful handshake.
     pub(super) token_asked: bool,
+    /// Whether that `TokenNeeded` still waits for its answer.
+    pub(super) awaiting_token: bool,
     pub(super) problem: Option<Problem>,
     pub(super) unavailable: bool,
     pub(super) sync: sync::State,
@@ -131,7 +139,11 @@ pub struct DocSync {
 impl DocSync {
     fn blank(config: ClientConfig, doc_id: DocumentId, seed: [u8; 16], page: Page) -> Self {
         let mut rng = SessionRng::new(&seed);
-        let backoff = Backoff::new(config.backoff_base_ms, config.backoff_max_ms, rng.next_u64());
+        let backoff = Backoff::new(
+            config.backoff_base_ms,
+            config.backoff_max_ms,
+            rng.next_u64(),
+        );
         Self {
             config,
             doc_id,
@@ -142,6 +154,7 @@ impl DocSync {
             conn: Conn::Stopped(Stopped::Offline),
             token: None,
             token_asked: false,
+            awaiting_token: false,
             problem: None,
             unavailable: false,
             sync: sync::State::new(),
@@ -282,6 +295,43 @@ impl DocSync {
         self.edit(now, |page| page.apply(edit, bits))
     }
 
+    /// Applies edits in order with one save for all of them (fast bulk input: an import, a
+    /// paste). It stops at the first edit the page refuses; the edits before it stay applied,
+    /// and the outputs (always returned) carry their save. `Err` holds the refused edit's
+    /// index and why.
+    pub fn apply_batch(
+        &mut self,
+        now: Millis,
+        edits: &[PageEdit],
+    ) -> (BatchResult, Vec<ClientOutput>) {
+        if self.load != Load::Ready {
+            return (Err((0, ApplyError::NotLoaded)), Vec::new());
+        }
+        let mut applied = Vec::with_capacity(edits.len());
+        let mut refused = None;
+        for (i, edit) in edits.iter().enumerate() {
+            let bits = self.rng.next_u64();
+            match self.page.apply(edit, bits) {
+                Ok(a) => applied.push(a),
+                Err(e) => {
+                    refused = Some((i, ApplyError::Edit(e)));
+                    break;
+                }
+            }
+        }
+        if !applied.is_empty() {
+            self.progress_at = now;
+            self.save();
+            self.in_sync_reported = false;
+            self.sync_with_relay();
+        }
+        let outputs = self.finish();
+        match refused {
+            Some(r) => (Err(r), outputs),
+            None => (Ok(applied), outputs),
+        }
+    }
+
     /// Edits the page with a closure, for Rust callers that compose several model calls
     /// (tests, tools). Same durability as [`apply`](Self::apply); each model call commits
     /// one change.
@@ -307,6 +357,7 @@ impl DocSync {
             ClientInput::GoOnline => self.go_online(now),
             ClientInput::GoOffline => self.go_offline(),
             ClientInput::Token(token) => self.on_token(now, token),
+            ClientInput::TokenUnavailable => self.awaiting_token = false,
             ClientInput::TransportOpened => self.on_opened(now),
             ClientInput::Frame(bytes) => self.on_frame(now, &bytes),
             ClientInput::TransportClosed { code, reason } => self.on_closed(now, code, reason),

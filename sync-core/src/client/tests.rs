@@ -181,7 +181,10 @@ fn a_failed_load_is_retried_but_undecodable_bytes_are_not() {
     let st = status(&outs).unwrap();
     assert!(st.sync.is_final(), "{st:?}");
     assert!(timer(&outs).is_none(), "no retry of bytes that cannot load");
-    assert!(first_storage(&outs).is_none(), "nothing is written over them");
+    assert!(
+        first_storage(&outs).is_none(),
+        "nothing is written over them"
+    );
 }
 
 #[test]
@@ -266,6 +269,16 @@ fn a_refused_upgrade_is_the_same_typed_refusal_as_on_an_open_connection() {
         s.stopped(),
         Some(&Stopped::NeedsToken(ErrorCode::AuthFailed))
     );
+    // The provider is being asked: not final yet.
+    assert_eq!(
+        status(&outs).unwrap().sync,
+        SyncStatus::RefreshingToken {
+            code: ErrorCode::AuthFailed
+        }
+    );
+    assert!(!s.status().sync.is_final());
+    // It has nothing: the refusal is final, with the relay's words.
+    let outs = s.handle(NOW, ClientInput::TokenUnavailable);
     assert_eq!(
         status(&outs).unwrap().sync,
         SyncStatus::TokenNeeded {
@@ -389,7 +402,10 @@ fn a_connect_that_never_answers_times_out_and_backs_off() {
     assert!(connects(&s.handle(at, ClientInput::Timer)));
     s.handle(at + 10, ClientInput::TransportOpened);
     let deadline = at + 10 + config().connect_timeout_ms;
-    assert!(!s.handle(deadline - 1, ClientInput::Timer).contains(&ClientOutput::Disconnect));
+    assert!(
+        !s.handle(deadline - 1, ClientInput::Timer)
+            .contains(&ClientOutput::Disconnect)
+    );
     let outs = s.handle(deadline, ClientInput::Timer);
     assert!(outs.contains(&ClientOutput::Disconnect));
 }

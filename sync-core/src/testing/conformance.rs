@@ -41,10 +41,8 @@ pub enum Expect {
 impl Expect {
     /// Whether a store's answer meets the expectation; `Err` says how it does not.
     pub fn check(&self, answer: &Result<StorageReply, String>) -> Result<(), String> {
-        let ok = matches!(
-            (self, answer),
-            (Self::Done, Ok(StorageReply::Done))
-        ) || matches!((self, answer), (Self::Loaded(want), Ok(StorageReply::Loaded(got))) if want == got)
+        let ok = matches!((self, answer), (Self::Done, Ok(StorageReply::Done)))
+            || matches!((self, answer), (Self::Loaded(want), Ok(StorageReply::Loaded(got))) if want == got)
             || matches!((self, answer), (Self::Listed(want), Ok(StorageReply::Listed(got))) if want == got);
         if ok {
             Ok(())

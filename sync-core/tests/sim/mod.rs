@@ -472,12 +472,13 @@ impl Sim {
                 .relay
                 .handle(self.now, RoomInput::Disconnected { conn });
             self.relay_outputs(outs);
-            let outs = self.clients[c]
-                .sync
-                .handle(self.now, ClientInput::TransportClosed {
+            let outs = self.clients[c].sync.handle(
+                self.now,
+                ClientInput::TransportClosed {
                     code: None,
                     reason: String::new(),
-                });
+                },
+            );
             self.client_outputs(c, outs);
         }
     }
@@ -632,12 +633,13 @@ impl Sim {
                                 .handle(self.now, ClientInput::Frame(f.bytes));
                             self.client_outputs(c, outs);
                         }
-                        let outs = self.clients[c]
-                            .sync
-                            .handle(self.now, ClientInput::TransportClosed {
+                        let outs = self.clients[c].sync.handle(
+                            self.now,
+                            ClientInput::TransportClosed {
                                 code: Some(code),
                                 reason: String::new(),
-                            });
+                            },
+                        );
                         self.client_outputs(c, outs);
                     }
                 }
