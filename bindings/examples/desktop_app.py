@@ -50,16 +50,8 @@ class Listener(tessera.DocumentListener):
 
 
 def describe(status):
-    """The status line a person reads."""
-    s = status.sync
-    name = type(s).__name__.rsplit(".", 1)[-1].lower().replace("_", " ")
-    if isinstance(s, tessera.SyncStatus.RETRYING):
-        name = f"retrying: {s.message}"
-    elif isinstance(s, (tessera.SyncStatus.REFUSED, tessera.SyncStatus.TOKEN_NEEDED)):
-        name = f"{name}: {tessera.error_code_name(s.code)}"
-    if status.unsaved:
-        name += " (saving)"
-    return name
+    """The status line a person reads: the core's sentence, plus an unsaved edit."""
+    return status.summary + (" (saving)" if status.unsaved else "")
 
 
 class App:

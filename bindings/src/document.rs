@@ -144,6 +144,29 @@ impl Document {
         self.edit(edit).await
     }
 
+    /// Applies edits in order with one save for all (bulk input, such as a paste or an
+    /// import). Stops at the first refused edit: those before it stay applied and saved, and
+    /// the error's reason names the refused edit's index.
+    pub async fn apply_batch(&self, edits: Vec<PageEdit>) -> Result<Vec<Applied>> {
+        // An edit that does not translate refuses the whole batch before anything is applied.
+        let edits = edits
+            .into_iter()
+            .enumerate()
+            .map(|(i, edit)| {
+                edit.try_into().map_err(|e: TesseraError| {
+                    let reason = format!("edit {i} of the batch: {e}");
+                    e.with_reason(reason)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let doc = self.doc()?;
+        run(async move {
+            let applied = doc.apply_batch(edits).await?;
+            Ok(applied.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
     /// Adds a block; returns its id.
     pub async fn add_block(&self, kind: BlockKind, text: String, target: Target) -> Result<String> {
         let applied = self.edit(PageEdit::AddBlock { kind, text, target }).await?;

@@ -151,6 +151,29 @@ impl From<client_native::Error> for TesseraError {
                 Self::Config { reason }
             }
             E::SessionGone => Self::Closed { reason },
+            // The refused edit's own kind of error, with the batch index in its reason.
+            E::BatchRefused { source, .. } => Self::from(*source).with_reason(reason),
         }
+    }
+}
+
+impl TesseraError {
+    pub(crate) fn with_reason(mut self, text: String) -> Self {
+        match &mut self {
+            Self::InvalidInput { reason }
+            | Self::Edit { reason }
+            | Self::UnknownDocument { reason }
+            | Self::Storage { reason }
+            | Self::TokenNeeded { reason, .. }
+            | Self::Refused { reason, .. }
+            | Self::Unavailable { reason }
+            | Self::Timeout { reason }
+            | Self::Config { reason }
+            | Self::NoRelay { reason }
+            | Self::Closed { reason }
+            | Self::Callback { reason }
+            | Self::Internal { reason } => *reason = text,
+        }
+        self
     }
 }

@@ -15,6 +15,9 @@ pub struct ClientStatus {
     pub save_error: Option<String>,
     /// The relay and the local database both hold exactly this device's document.
     pub in_sync: bool,
+    /// `sync` as a sentence for a status line ("in sync", "retrying at …: relay unreachable"),
+    /// worded by the core the same way for every shell.
+    pub summary: String,
 }
 
 /// Where a document's sync stands.
@@ -46,8 +49,14 @@ pub enum SyncStatus {
         /// What went wrong, for a person.
         message: String,
     },
-    /// The relay refused the token and the token provider's answer too; sync waits for a new
-    /// token (`start_sync` again).
+    /// The relay refused the token and the token provider is being asked for a fresh one; sync
+    /// reconnects when it answers.
+    RefreshingToken {
+        /// `AuthFailed` or `TokenExpired`.
+        code: ErrorCode,
+    },
+    /// The relay refused the token and no fresh one came (the provider's was refused too, or
+    /// it had none); sync waits for a new token (`start_sync` again).
     TokenNeeded {
         /// `AuthFailed` or `TokenExpired`.
         code: ErrorCode,
@@ -122,6 +131,7 @@ impl From<core::ClientStatus> for ClientStatus {
     fn from(s: core::ClientStatus) -> Self {
         Self {
             in_sync: s.is_in_sync(),
+            summary: s.sync.to_string(),
             sync: s.sync.into(),
             unsaved: s.unsaved,
             save_error: s.save_error,
@@ -149,6 +159,7 @@ impl From<core::SyncStatus> for SyncStatus {
                 code: code.map(Into::into),
                 message,
             },
+            S::RefreshingToken { code } => Self::RefreshingToken { code: code.into() },
             S::TokenNeeded { code, message } => Self::TokenNeeded {
                 code: code.into(),
                 message,

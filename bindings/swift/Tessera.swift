@@ -605,6 +605,13 @@ public protocol DocumentProtocol: AnyObject, Sendable {
     func apply(edit: PageEdit) async throws  -> Applied
     
     /**
+     * Applies edits in order with one save for all (bulk input, such as a paste or an
+     * import). Stops at the first refused edit: those before it stay applied and saved, and
+     * the error's reason names the refused edit's index.
+     */
+    func applyBatch(edits: [PageEdit]) async throws  -> [Applied]
+    
+    /**
      * Deletes a block and its subtree.
      */
     func deleteBlock(block: String) async throws 
@@ -787,6 +794,27 @@ open func apply(edit: PageEdit)async throws  -> Applied  {
             completeFunc: ffi_tessera_rust_future_complete_rust_buffer,
             freeFunc: ffi_tessera_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeApplied_lift,
+            errorHandler: FfiConverterTypeTesseraError_lift
+        )
+}
+    
+    /**
+     * Applies edits in order with one save for all (bulk input, such as a paste or an
+     * import). Stops at the first refused edit: those before it stay applied and saved, and
+     * the error's reason names the refused edit's index.
+     */
+open func applyBatch(edits: [PageEdit])async throws  -> [Applied]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tessera_fn_method_document_apply_batch(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypePageEdit.lower(edits)
+                )
+            },
+            pollFunc: ffi_tessera_rust_future_poll_rust_buffer,
+            completeFunc: ffi_tessera_rust_future_complete_rust_buffer,
+            freeFunc: ffi_tessera_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeApplied.lift,
             errorHandler: FfiConverterTypeTesseraError_lift
         )
 }
@@ -2201,6 +2229,11 @@ public struct ClientStatus: Equatable, Hashable {
      * The relay and the local database both hold exactly this device's document.
      */
     public var inSync: Bool
+    /**
+     * `sync` as a sentence for a status line ("in sync", "retrying at …: relay unreachable"),
+     * worded by the core the same way for every shell.
+     */
+    public var summary: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2216,11 +2249,16 @@ public struct ClientStatus: Equatable, Hashable {
          */saveError: String?, 
         /**
          * The relay and the local database both hold exactly this device's document.
-         */inSync: Bool) {
+         */inSync: Bool, 
+        /**
+         * `sync` as a sentence for a status line ("in sync", "retrying at …: relay unreachable"),
+         * worded by the core the same way for every shell.
+         */summary: String) {
         self.sync = sync
         self.unsaved = unsaved
         self.saveError = saveError
         self.inSync = inSync
+        self.summary = summary
     }
 
     
@@ -2242,7 +2280,8 @@ public struct FfiConverterTypeClientStatus: FfiConverterRustBuffer {
                 sync: FfiConverterTypeSyncStatus.read(from: &buf), 
                 unsaved: FfiConverterBool.read(from: &buf), 
                 saveError: FfiConverterOptionString.read(from: &buf), 
-                inSync: FfiConverterBool.read(from: &buf)
+                inSync: FfiConverterBool.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf)
         )
     }
 
@@ -2251,6 +2290,7 @@ public struct FfiConverterTypeClientStatus: FfiConverterRustBuffer {
         FfiConverterBool.write(value.unsaved, into: &buf)
         FfiConverterOptionString.write(value.saveError, into: &buf)
         FfiConverterBool.write(value.inSync, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
     }
 }
 
@@ -3404,8 +3444,17 @@ public enum SyncStatus: Equatable, Hashable {
          */message: String
     )
     /**
-     * The relay refused the token and the token provider's answer too; sync waits for a new
-     * token (`start_sync` again).
+     * The relay refused the token and the token provider is being asked for a fresh one; sync
+     * reconnects when it answers.
+     */
+    case refreshingToken(
+        /**
+         * `AuthFailed` or `TokenExpired`.
+         */code: ErrorCode
+    )
+    /**
+     * The relay refused the token and no fresh one came (the provider's was refused too, or
+     * it had none); sync waits for a new token (`start_sync` again).
      */
     case tokenNeeded(
         /**
@@ -3465,10 +3514,13 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
         case 8: return .retrying(atMs: try FfiConverterUInt64.read(from: &buf), code: try FfiConverterOptionTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .tokenNeeded(code: try FfiConverterTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        case 9: return .refreshingToken(code: try FfiConverterTypeErrorCode.read(from: &buf)
         )
         
-        case 10: return .refused(code: try FfiConverterTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        case 10: return .tokenNeeded(code: try FfiConverterTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 11: return .refused(code: try FfiConverterTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3515,14 +3567,19 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
             FfiConverterString.write(message, into: &buf)
             
         
-        case let .tokenNeeded(code,message):
+        case let .refreshingToken(code):
             writeInt(&buf, Int32(9))
+            FfiConverterTypeErrorCode.write(code, into: &buf)
+            
+        
+        case let .tokenNeeded(code,message):
+            writeInt(&buf, Int32(10))
             FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
         
         case let .refused(code,message):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(11))
             FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
@@ -4095,6 +4152,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeApplied: FfiConverterRustBuffer {
+    typealias SwiftType = [Applied]
+
+    public static func write(_ value: [Applied], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeApplied.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Applied] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Applied]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeApplied.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeBlockView: FfiConverterRustBuffer {
     typealias SwiftType = [BlockView]
 
@@ -4162,6 +4244,31 @@ fileprivate struct FfiConverterSequenceTypeMarkView: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMarkView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePageEdit: FfiConverterRustBuffer {
+    typealias SwiftType = [PageEdit]
+
+    public static func write(_ value: [PageEdit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePageEdit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PageEdit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PageEdit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePageEdit.read(from: &buf))
         }
         return seq
     }
@@ -4278,6 +4385,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_checksum_method_document_apply() != 44617) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_checksum_method_document_apply_batch() != 41465) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_checksum_method_document_delete_block() != 19385) {

@@ -368,6 +368,11 @@ uint64_t uniffi_tessera_fn_method_document_add_block(uint64_t ptr, RustBuffer ki
 uint64_t uniffi_tessera_fn_method_document_apply(uint64_t ptr, RustBuffer edit
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FN_METHOD_DOCUMENT_APPLY_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FN_METHOD_DOCUMENT_APPLY_BATCH
+uint64_t uniffi_tessera_fn_method_document_apply_batch(uint64_t ptr, RustBuffer edits
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FN_METHOD_DOCUMENT_DELETE_BLOCK
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FN_METHOD_DOCUMENT_DELETE_BLOCK
 uint64_t uniffi_tessera_fn_method_document_delete_block(uint64_t ptr, RustBuffer block
@@ -809,6 +814,12 @@ uint16_t uniffi_tessera_checksum_method_document_add_block(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_CHECKSUM_METHOD_DOCUMENT_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_CHECKSUM_METHOD_DOCUMENT_APPLY
 uint16_t uniffi_tessera_checksum_method_document_apply(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_CHECKSUM_METHOD_DOCUMENT_APPLY_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_CHECKSUM_METHOD_DOCUMENT_APPLY_BATCH
+uint16_t uniffi_tessera_checksum_method_document_apply_batch(void
     
 );
 #endif
