@@ -10,7 +10,7 @@ use std::time::Instant;
 use client_native::{BlockKind, Client, PageEdit, Target};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), client_native::Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: edit_rate DATA_DIR EDITS CALLS";
     let data = PathBuf::from(args.next().expect(usage));

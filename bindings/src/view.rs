@@ -35,6 +35,8 @@ pub struct BlockView {
     /// Formatting spans over the text.
     pub marks: Vec<MarkView>,
     /// Child blocks, in order.
+    // Named, not `Self`: uniffi's derive reads the field's type as written.
+    #[allow(clippy::use_self)]
     pub children: Vec<BlockView>,
 }
 
