@@ -125,6 +125,40 @@ class Callbacks(RelayTest):
         page = None
         run(main())
 
+    def test_a_blocked_listener_does_not_stall_sync(self):
+        release = threading.Event()
+        entered = threading.Event()
+
+        class Blocking(tessera.DocumentListener):
+            def on_change(self, change):
+                entered.set()
+                release.wait(120)
+
+            def on_status(self, status):
+                release.wait(120)
+
+        async def main():
+            py, _ = self.open("py-blocked")
+            page = await py.create("Blocked")
+            subscription = page.subscribe(Blocking())
+            await page.add_block(BlockKind.PARAGRAPH(), "while the listener is stuck", TOP)
+            self.assertTrue(entered.wait(30), "the listener was never called")
+            # Both listener threads are now blocked until the end of the test: if sync waited
+            # for them, this would time out.
+            await page.start_sync()
+            await page.wait_in_sync(60_000)
+            cli = Cli(self.tmp / "cli-blocked")
+            cli.sync(page.url(), self.relay, mint())
+            self.assertIn("while the listener is stuck", cli.show_json(page.url()))
+            release.set()
+            subscription.cancel()
+            py.close()
+
+        try:
+            run(main())
+        finally:
+            release.set()
+
     def test_status_listener_sees_the_session_go_in_sync(self):
         statuses = []
 
@@ -171,6 +205,22 @@ class Tokens(RelayTest):
             status = page.status().sync
             self.assertIsInstance(status, tessera.SyncStatus.TOKEN_NEEDED)
             self.assertEqual(status.code, tessera.ErrorCode.AUTH_FAILED)
+            py.close()
+
+        run(main())
+
+    def test_a_provider_that_raises_reaches_the_app_as_a_callback_error(self):
+        class Broken(tessera.TokenProvider):
+            def token(self, refused):
+                raise RuntimeError("the sign-in server is down")
+
+        async def main():
+            py, _ = self.open("py-broken", Broken())
+            page = await py.create("Broken")
+            with self.assertRaises(TesseraError.Callback) as caught:
+                await page.start_sync()
+            self.assertIn("the sign-in server is down", caught.exception.reason)
+            self.assertIsInstance(page.status().sync, tessera.SyncStatus.OFFLINE)
             py.close()
 
         run(main())
