@@ -103,7 +103,8 @@ class Relay:
         )
 
     def wait(self):
-        deadline = time.monotonic() + 180
+        # Up to 240 s, as relay-e2e allows: a loaded 2-core machine was seen taking over 90 s.
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break

@@ -32,7 +32,8 @@ class Readme(unittest.TestCase):
             # The listener prints from its own thread, so its lines may interleave with the
             # snippet's: find the page's JSON by its shape.
             self.assertIn("refused: ", out.stdout)
-            self.assertIn("changed: Change.LOCAL", out.stdout)
+            self.assertIn("Change.LOCAL", out.stdout)
+            self.assertIn("in sync", out.stdout)
             printed = re.search(r'\{"url":"automerge:[^"]+".*\}', out.stdout).group(0)
             url = json.loads(printed)["url"]
             self.assertIn("milk and eggs", printed)
