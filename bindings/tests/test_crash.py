@@ -1,7 +1,6 @@
 """kill -9 of a Python process in the middle of a burst of edits loses no edit whose call had
 returned: `apply` resolves only once the edit is in the local database."""
 
-import asyncio
 import json
 import os
 import signal
