@@ -137,9 +137,10 @@ impl Tessera {
             let ids = match store.run(&Repo::list_op()).await.map_err(Error::Storage)? {
                 StorageReply::Listed(ids) => ids,
                 other => {
-                    return Err(
-                        Error::Storage(format!("the store answered a list with {other:?}")).into(),
-                    );
+                    return Err(Error::Storage(format!(
+                        "the store answered a list with {other:?}"
+                    ))
+                    .into());
                 }
             };
             let rows = Array::new();

@@ -199,11 +199,12 @@ impl Session {
     pub(crate) fn synced(&self) -> Promise {
         let mut inner = self.inner.borrow_mut();
         let (waiter, promise) = Waiter::new();
+        let status = inner.doc.status();
         if inner.closed {
             waiter.reject(Error::Closed);
-        } else if inner.status.is_in_sync() {
+        } else if status.is_in_sync() {
             waiter.resolve(&JsValue::UNDEFINED);
-        } else if let Some(e) = final_error(&inner.status.sync) {
+        } else if let Some(e) = final_error(&status.sync) {
             waiter.reject(e);
         } else {
             inner.sync_waiters.push(waiter);
@@ -215,8 +216,9 @@ impl Session {
         self.inner.borrow_mut().doc.to_json()
     }
 
+    /// The core's status now (listeners hear each change once its turn in the queue comes).
     pub(crate) fn status(&self) -> ClientStatus {
-        self.inner.borrow().status.clone()
+        self.inner.borrow_mut().doc.status()
     }
 
     pub(crate) fn subscribe(&self, listener: Function) -> u32 {
@@ -390,27 +392,29 @@ impl Session {
     }
 
     fn on_status(&self, status: ClientStatus) {
-        let (sync_ok, sync_failed, load_failed) = {
+        let (sync_ok, sync_failed, load_failed, live) = {
             let mut inner = self.inner.borrow_mut();
             inner.status = status.clone();
+            // Waiters go by the core's status now, not by this (possibly older) queued one.
+            let live = inner.doc.status();
             let mut sync_ok = Vec::new();
             let mut sync_failed = Vec::new();
-            if status.is_in_sync() {
+            if live.is_in_sync() {
                 sync_ok = std::mem::take(&mut inner.sync_waiters);
-            } else if final_error(&status.sync).is_some() {
+            } else if final_error(&live.sync).is_some() {
                 sync_failed = std::mem::take(&mut inner.sync_waiters);
             }
             let load_failed = match &status.sync {
                 SyncStatus::LoadFailed { .. } => std::mem::take(&mut inner.load_waiters),
                 _ => Vec::new(),
             };
-            (sync_ok, sync_failed, load_failed)
+            (sync_ok, sync_failed, load_failed, live)
         };
         for w in sync_ok {
             w.resolve(&JsValue::UNDEFINED);
         }
         for w in sync_failed {
-            w.reject(final_error(&status.sync).expect("checked above"));
+            w.reject(final_error(&live.sync).expect("checked above"));
         }
         if let SyncStatus::LoadFailed { message } = &status.sync {
             for w in load_failed {
