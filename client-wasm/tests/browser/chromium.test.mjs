@@ -45,9 +45,10 @@ test("IndexedDB keeps pages across reopening, a reload and a killed tab", async 
     const t = await Tessera.open({ storage: { type: "indexeddb", name: "keep" } });
     const list = await t.list();
     const p = await t.find(url);
+    const json = JSON.stringify(p.toJSON());
     // An edit whose promise resolved, then the tab is killed without closing anything.
     await p.setTitle("stored, then killed");
-    return { list, json: JSON.stringify(p.toJSON()), storageId: t.storageId };
+    return { list, json, storageId: t.storageId };
   }, first.url);
   assert.deepEqual(reopened.list.map((s) => s.title), ["stored", "second"]);
   assert.equal(reopened.json, first.json);
