@@ -32,6 +32,12 @@ help:
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
 	@echo "  make test-client   client-native tests and the client's workerd suite"
 	@echo "  make test-client-e2e   only the client's workerd suite"
+	@echo "  make test-wasm     the browser client: Node and headless Chromium suites against the relay"
+	@echo "The browser client (client-wasm)"
+	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped size"
+	@echo "  make wasm-pack     wasm-pkg, then npm pack it into client-wasm/pkg/"
+	@echo "  make wasm-setup    chromium, chromium-driver, clang (apt) and playwright-core (npm)"
+	@echo "  make lint-wasm     clippy for wasm32"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"
@@ -58,6 +64,7 @@ lint:
 # sync-core must build for the browser and workerd with no platform dependencies.
 wasm-check: setup
 	cargo build -p sync-core --target wasm32-unknown-unknown
+	cargo build -p client-wasm --target wasm32-unknown-unknown
 
 # The core's unit tests, golden wire fixtures, decoder stress tests and the seeded simulator
 # (1,000 scenarios with faults; TESSERA_SIM_SCENARIOS overrides).
@@ -73,7 +80,7 @@ demo-core:
 
 include mk/*.mk
 
-test: test-core test-relay test-client
+test: test-core test-relay test-client test-wasm
 
 bench: bench-core bench-relay bench-client
 

@@ -78,7 +78,7 @@ impl Tessera {
                 open: RefCell::default(),
                 closed: RefCell::new(false),
             });
-            Ok(Tessera { inner }.into())
+            Ok(Self { inner }.into())
         })
     }
 

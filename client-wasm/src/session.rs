@@ -35,7 +35,7 @@ struct Waiter {
 impl Waiter {
     fn new() -> (Self, Promise) {
         let mut ends = None;
-        let promise = Promise::new(&mut |resolve, reject| ends = Some(Waiter { resolve, reject }));
+        let promise = Promise::new(&mut |resolve, reject| ends = Some(Self { resolve, reject }));
         (ends.expect("the Promise executor runs at once"), promise)
     }
 
@@ -87,7 +87,7 @@ enum Notice {
 #[derive(Debug)]
 pub(crate) struct Session {
     shared: Rc<Shared>,
-    me: Weak<Session>,
+    me: Weak<Self>,
     inner: RefCell<Inner>,
 }
 

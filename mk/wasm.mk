@@ -1,0 +1,36 @@
+# The browser client (client-wasm) and its npm package; included by the top-level Makefile.
+#   make wasm-pkg      build client-wasm/pkg (web + node, wasm-opt) and print the gzipped sizes
+#   make wasm-pack     wasm-pkg, then `npm pack` the package into client-wasm/pkg/*.tgz
+#   make test-wasm     the Node suite and the headless Chromium suite against the relay in workerd
+#   make lint-wasm     clippy for wasm32 (the crate is empty natively)
+#   make wasm-setup    Debian's chromium, chromium-driver and clang; playwright-core (npm ci)
+
+.PHONY: wasm-setup wasm-pkg wasm-pack test-wasm lint-wasm
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Browsers are never downloaded: the suites drive Debian's chromium through playwright-core.
+# clang builds sqlite-wasm-rs.
+wasm-setup:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v clang >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver clang; }
+	@[ -n "$$PLAYWRIGHT_CORE_DIR" ] || [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+	@rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+
+wasm-pkg:
+	client-wasm/build-pkg.sh
+
+wasm-pack: wasm-pkg
+	cd client-wasm/pkg && npm pack --pack-destination .
+
+# The suites use the package built without wasm-opt (the same code, ~80 s less on a cold
+# 2-core machine); one suite file at a time, each with its own relay.
+test-wasm: relay-build wasm-setup
+	WASM_NO_OPT=1 client-wasm/build-pkg.sh
+	cargo build -p tessera-cli --bin tessera
+	node --experimental-websocket --test --test-concurrency=1 client-wasm/tests/node/ client-wasm/tests/browser/
+
+# `make lint` runs it too.
+lint: lint-wasm
+lint-wasm:
+	cargo clippy -p client-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
