@@ -21,8 +21,7 @@ impl DocSync {
     }
 
     pub(super) fn go_offline(&mut self) {
-        if let Load::Loading { then_online, .. } | Load::Failed { then_online, .. } =
-            &mut self.load
+        if let Load::Loading { then_online, .. } | Load::Failed { then_online, .. } = &mut self.load
         {
             *then_online = false;
         }
@@ -95,7 +94,14 @@ impl DocSync {
                 } else {
                     reason
                 };
-                self.wait_and_retry(now, None, Problem { code: None, message });
+                self.wait_and_retry(
+                    now,
+                    None,
+                    Problem {
+                        code: None,
+                        message,
+                    },
+                );
             }
         }
     }

@@ -48,7 +48,10 @@ pub(super) enum Conn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Load {
     /// The `Load` op is out; go online once it answers if `then_online`.
-    Loading { task: TaskId, then_online: bool },
+    Loading {
+        task: TaskId,
+        then_online: bool,
+    },
     /// The store failed (retried at `retry_at`) or the bytes do not decode (`retry_at` None).
     Failed {
         message: String,
@@ -72,6 +75,9 @@ pub enum ApplyError {
     #[error(transparent)]
     Edit(#[from] EditError),
 }
+
+/// What [`DocSync::apply_batch`] applied, or the index of the refused edit and why.
+pub type BatchResult = Result<Vec<Applied>, (usize, ApplyError)>;
 
 /// The last thing that went wrong with the connection, shown while retrying or stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,7 +137,11 @@ pub struct DocSync {
 impl DocSync {
     fn blank(config: ClientConfig, doc_id: DocumentId, seed: [u8; 16], page: Page) -> Self {
         let mut rng = SessionRng::new(&seed);
-        let backoff = Backoff::new(config.backoff_base_ms, config.backoff_max_ms, rng.next_u64());
+        let backoff = Backoff::new(
+            config.backoff_base_ms,
+            config.backoff_max_ms,
+            rng.next_u64(),
+        );
         Self {
             config,
             doc_id,
@@ -280,6 +290,43 @@ impl DocSync {
     ) -> Result<(Applied, Vec<ClientOutput>), ApplyError> {
         let bits = self.rng.next_u64();
         self.edit(now, |page| page.apply(edit, bits))
+    }
+
+    /// Applies edits in order with one save for all of them (fast bulk input: an import, a
+    /// paste). It stops at the first edit the page refuses; the edits before it stay applied,
+    /// and the outputs (always returned) carry their save. `Err` holds the refused edit's
+    /// index and why.
+    pub fn apply_batch(
+        &mut self,
+        now: Millis,
+        edits: &[PageEdit],
+    ) -> (BatchResult, Vec<ClientOutput>) {
+        if self.load != Load::Ready {
+            return (Err((0, ApplyError::NotLoaded)), Vec::new());
+        }
+        let mut applied = Vec::with_capacity(edits.len());
+        let mut refused = None;
+        for (i, edit) in edits.iter().enumerate() {
+            let bits = self.rng.next_u64();
+            match self.page.apply(edit, bits) {
+                Ok(a) => applied.push(a),
+                Err(e) => {
+                    refused = Some((i, ApplyError::Edit(e)));
+                    break;
+                }
+            }
+        }
+        if !applied.is_empty() {
+            self.progress_at = now;
+            self.save();
+            self.in_sync_reported = false;
+            self.sync_with_relay();
+        }
+        let outputs = self.finish();
+        match refused {
+            Some(r) => (Err(r), outputs),
+            None => (Ok(applied), outputs),
+        }
     }
 
     /// Edits the page with a closure, for Rust callers that compose several model calls

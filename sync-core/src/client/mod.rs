@@ -37,7 +37,7 @@ mod rng;
 mod status;
 
 pub use config::ClientConfig;
-pub use doc_sync::{ApplyError, DocSync, Stopped};
+pub use doc_sync::{ApplyError, BatchResult, DocSync, Stopped};
 pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp, StorageReply, StoredDoc};
 pub use repo::{DocSummary, Repo};
 pub use status::{ClientStatus, SyncStatus};

@@ -25,7 +25,11 @@ pub struct ClientStatus {
 
 /// Where a document's sync stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum SyncStatus {
     /// Reading the document from local storage.
     Loading,

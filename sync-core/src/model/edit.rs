@@ -13,7 +13,11 @@ use super::page::{Page, Target};
 
 /// One edit of a page. Each edit commits exactly one Automerge change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum PageEdit {
     /// Adds a block; [`Applied::created`] holds its id.
     AddBlock {
@@ -185,7 +189,11 @@ mod tests {
         ];
         for e in edits {
             let json = serde_json::to_string(&e).unwrap();
-            assert_eq!(serde_json::from_str::<PageEdit>(&json).unwrap(), e, "{json}");
+            assert_eq!(
+                serde_json::from_str::<PageEdit>(&json).unwrap(),
+                e,
+                "{json}"
+            );
         }
     }
 
