@@ -1,7 +1,8 @@
 # The browser client (client-wasm) and its npm package; included by the top-level Makefile.
 #   make wasm-pkg      build client-wasm/pkg (web + node, wasm-opt) and print the gzipped sizes
 #   make wasm-pack     wasm-pkg, then `npm pack` the package into client-wasm/pkg/*.tgz
-#   make test-wasm     the Node suite and the headless Chromium suite against the relay in workerd
+#   make test-wasm     the stores' conformance suite in headless Chromium, then the Node suite and
+#                      the Chromium suite against the relay in workerd
 #   make lint-wasm     clippy for wasm32 (the crate is empty natively)
 #   make wasm-setup    Debian's chromium, chromium-driver and clang; playwright-core (npm ci)
 
@@ -23,9 +24,14 @@ wasm-pkg:
 wasm-pack: wasm-pkg
 	cd client-wasm/pkg && npm pack --pack-destination .
 
-# The suites use the package built without wasm-opt (the same code, ~80 s less on a cold
+# The stores' conformance suite runs in headless Chromium through wasm-bindgen-test-runner and
+# chromedriver (client-wasm/webdriver.json has the flags). The Node and browser suites use the
+# package built without wasm-opt (the same code, ~80 s less on a cold
 # 2-core machine); one suite file at a time, each with its own relay.
 test-wasm: relay-build wasm-setup
+	cd client-wasm && CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} \
+		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TESSERA_TOOLS)/bin/wasm-bindgen-test-runner \
+		cargo test -p client-wasm --target wasm32-unknown-unknown
 	WASM_NO_OPT=1 client-wasm/build-pkg.sh
 	cargo build -p tessera-cli --bin tessera
 	node --experimental-websocket --test --test-concurrency=1 client-wasm/tests/node/ client-wasm/tests/browser/

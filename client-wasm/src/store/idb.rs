@@ -88,7 +88,9 @@ impl IdbStore {
                 Ok(StorageReply::Done)
             }
             ClientStorageOp::PutSyncState { doc, peer, bytes } => {
-                let tx = transaction(&self.db, &[SYNC], true)?;
+                let tx = transaction(&self.db, &[DOCS, SYNC], true)?;
+                // A sync state alone records the document (it is still to be fetched).
+                record_doc(&tx, doc).await?;
                 let row = record(&[
                     ("doc", doc.to_string().into()),
                     ("peer", peer.as_str().into()),
@@ -133,13 +135,7 @@ impl IdbStore {
     async fn write_chunk(&self, doc: &DocumentId, bytes: &[u8], replace: bool) -> Result<()> {
         let tx = transaction(&self.db, &[DOCS, CHUNKS], true)?;
         let id = JsValue::from_str(&doc.to_string());
-        let docs = tx.object_store(DOCS).map_err(|e| Error::storage(&e))?;
-        let by_id = docs.index(BY_ID).map_err(|e| Error::storage(&e))?;
-        let known = request(by_id.get_key(&id).map_err(|e| Error::storage(&e))?).await?;
-        if known.is_undefined() {
-            docs.add(&record(&[("id", id.clone())]))
-                .map_err(|e| Error::storage(&e))?;
-        }
+        record_doc(&tx, doc).await?;
         let chunks = tx.object_store(CHUNKS).map_err(|e| Error::storage(&e))?;
         if replace {
             let by_doc = chunks.index(BY_DOC).map_err(|e| Error::storage(&e))?;
@@ -172,6 +168,19 @@ impl IdbStore {
             })
             .collect()
     }
+}
+
+/// Records the document in `docs` if it is new, inside `tx`.
+async fn record_doc(tx: &IdbTransaction, doc: &DocumentId) -> Result<()> {
+    let id = JsValue::from_str(&doc.to_string());
+    let docs = tx.object_store(DOCS).map_err(|e| Error::storage(&e))?;
+    let by_id = docs.index(BY_ID).map_err(|e| Error::storage(&e))?;
+    let known = request(by_id.get_key(&id).map_err(|e| Error::storage(&e))?).await?;
+    if known.is_undefined() {
+        docs.add(&record(&[("id", id)]))
+            .map_err(|e| Error::storage(&e))?;
+    }
+    Ok(())
 }
 
 /// Creates the object stores of an empty database (the only upgrade so far is from

@@ -59,12 +59,7 @@ impl MemoryStore {
                     .insert(peer.clone(), bytes.clone());
                 StorageReply::Done
             }
-            ClientStorageOp::List => StorageReply::Listed(
-                docs.iter()
-                    .filter(|(_, d)| !d.chunks.is_empty())
-                    .map(|(id, _)| *id)
-                    .collect(),
-            ),
+            ClientStorageOp::List => StorageReply::Listed(docs.iter().map(|(id, _)| *id).collect()),
         }
     }
 }

@@ -5,6 +5,8 @@
 mod idb;
 mod idb_request;
 mod memory;
+#[cfg(test)]
+mod tests;
 
 use sync_core::client::{ClientStorageOp, StorageReply};
 use sync_core::protocol::StorageId;
