@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { device, launch, open, scratch, serve } from "../support/browser.mjs";
+import { example } from "../support/readme.mjs";
 import { cli, startRelay, token, until } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
@@ -148,5 +149,24 @@ test("a bad or expired token reaches the page as a typed refusal, not endless re
     assert.deepEqual(seen.later, seen.status, `${what}: the page waits for a token`);
     assert.equal(seen.sockets, 1, `${what}: one connection, no retries`);
   }
+  await context.close();
+});
+
+test("the README's browser example works when pasted into a page", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()} ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror ${e.message}`));
+  // The page maps the bare specifier "@tessera/client" to the package's web build, as an
+  // import map or a bundler does for an app.
+  await page.goto(`${site.url}/blank.html`);
+  await page.addScriptTag({ type: "module", content: example("browser", { relay: relay.url, token: token() }) });
+  await until("the example printed the page", () => logs.some((l) => l.startsWith("log {")), 30000);
+  const printed = JSON.parse(logs.find((l) => l.startsWith("log {")).slice(4));
+  assert.equal(printed.title, "Groceries");
+  assert.deepEqual(printed.blocks[0].props, { checked: true });
+  assert.ok(logs.includes("log sync: inSync"), logs.join("\n"));
+  assert.ok(!logs.some((l) => l.startsWith("error") || l.startsWith("pageerror")), logs.join("\n"));
   await context.close();
 });

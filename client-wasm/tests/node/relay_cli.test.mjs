@@ -11,6 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+
+import { example } from "../support/readme.mjs";
 import { cli, root, startRelay, token, until } from "../support/relay.mjs";
 
 const require = createRequire(import.meta.url);
@@ -115,4 +119,24 @@ test("errors carry codes", async () => {
   assert.throws(() => page.delete("00000000000000aa"), (e) => e.code === "edit_refused");
   await a.close();
   assert.equal((await a.create("x").then(() => null, (e) => e)).code, "closed");
+});
+
+test("npm pack gives an installable package whose README example works in Node", async () => {
+  const app = mkdtempSync(join(tmpdir(), "tessera-wasm-app-"));
+  try {
+    const tgz = execFileSync("npm", ["pack", "--pack-destination", app, "--silent"], { cwd: join(root, "client-wasm/pkg"), encoding: "utf8" }).trim().split("\n").pop();
+    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", join(app, tgz)], { cwd: app, encoding: "utf8" });
+    writeFileSync(join(app, "package.json"), JSON.stringify({ type: "module", private: true }));
+    writeFileSync(join(app, "example.mjs"), example("node", { relay: relay.url, token: "" }));
+    const out = execFileSync(process.execPath, ["--experimental-websocket", "example.mjs"], {
+      cwd: app, encoding: "utf8", timeout: 60000, env: { ...process.env, TESSERA_TOKEN: token() },
+    });
+    const [url, json] = [out.slice(0, out.indexOf(" ")), out.slice(out.indexOf(" ") + 1)];
+    const page = JSON.parse(json);
+    assert.equal(page.url, url);
+    assert.equal(page.title, "From Node");
+    assert.equal(page.blocks[0].text, "Hello");
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
 });
