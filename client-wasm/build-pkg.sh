@@ -5,7 +5,10 @@
 # what `npm ci` and `cargo install` fetch when a tool is missing.
 #
 #   client-wasm/build-pkg.sh          build pkg/web and pkg/node, print the gzipped sizes
-#   WASM_NO_OPT=1 client-wasm/build-pkg.sh   skip wasm-opt (faster; for local test runs)
+#   WASM_NO_OPT=1 client-wasm/build-pkg.sh   skip wasm-opt
+#   WASM_DEV=1 client-wasm/build-pkg.sh      a dev-profile build without wasm-opt, for the test
+#                                            suites: it shares its compiled dependencies with
+#                                            the wasm-bindgen-test run (no cold release build)
 #
 # Skips everything when pkg/ was built from the same inputs (digest in pkg/.inputs).
 set -euo pipefail
@@ -36,7 +39,7 @@ install_tools() {
 
 inputs_digest() {
     {
-        echo "opt=${WASM_NO_OPT:-0} wasm-bindgen=$WASM_BINDGEN_VERSION"
+        echo "opt=${WASM_NO_OPT:-0} dev=${WASM_DEV:-0} wasm-bindgen=$WASM_BINDGEN_VERSION"
         find Cargo.toml Cargo.lock rust-toolchain.toml sync-core client-wasm/Cargo.toml client-wasm/src \
             client-wasm/build-pkg.sh -type f -print | LC_ALL=C sort | xargs sha256sum
     } | sha256sum | cut -d' ' -f1
@@ -46,7 +49,9 @@ gz() { gzip -9 -c "$@" | wc -c; }
 
 sizes() {
     local wasm=$PKG/web/${NAME}_bg.wasm js=$PKG/web/$NAME.js
-    echo "client-wasm web build: wasm $(( $(wc -c < "$wasm") / 1024 )) KiB raw, $(( $(gz "$wasm") / 1024 )) KiB gzip; JS glue $(( $(gz "$js") / 1024 )) KiB gzip; total $(( $(cat "$wasm" "$js" | gzip -9 | wc -c) / 1024 )) KiB gzip (IndexedDB + memory stores)"
+    local kind="release"
+    if [ "${WASM_DEV:-0}" = 1 ]; then kind="dev (unoptimized, for tests)"; fi
+    echo "client-wasm web build, $kind: wasm $(( $(wc -c < "$wasm") / 1024 )) KiB raw, $(( $(gz "$wasm") / 1024 )) KiB gzip; JS glue $(( $(gz "$js") / 1024 )) KiB gzip; total $(( $(cat "$wasm" "$js" | gzip -9 | wc -c) / 1024 )) KiB gzip (IndexedDB + memory stores)"
 }
 
 build() {
@@ -58,9 +63,11 @@ build() {
         sizes
         return
     fi
-    log "cargo build -p client-wasm --release (wasm32)"
-    cargo build -p client-wasm --target wasm32-unknown-unknown --release >&2
-    local raw="$TARGET/wasm32-unknown-unknown/release/tessera_wasm.wasm"
+    local profile=release flags=(--release)
+    if [ "${WASM_DEV:-0}" = 1 ]; then profile=debug flags=(); WASM_NO_OPT=1; fi
+    log "cargo build -p client-wasm ${flags[*]} (wasm32)"
+    cargo build -p client-wasm --target wasm32-unknown-unknown "${flags[@]}" >&2
+    local raw="$TARGET/wasm32-unknown-unknown/$profile/tessera_wasm.wasm"
     local tmp
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' RETURN
