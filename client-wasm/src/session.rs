@@ -1,10 +1,12 @@
 //! One open document: its core session ([`DocSync`]) and the IO that session asks for.
 //!
-//! Outputs are carried out strictly in order by one runner task per document: storage ops
-//! are awaited one at a time (so writes are never reordered), everything else is done at
-//! once. Inputs (socket events, the timer, storage answers, a token) go straight to the core;
-//! their outputs join the queue. JavaScript callbacks run with no borrow held, so a callback
-//! may call back into the page.
+//! Outputs are carried out by two runner tasks per document, each strictly in order: storage
+//! ops one at a time, awaited (so writes are never reordered, as `ClientStorageOp::is_write`
+//! requires), and everything else (frames, connects, the timer, statuses, events) in the next
+//! microtask, without waiting behind a disk write. Edits still settle only once a save covering
+//! them finished. Inputs (socket events, the timer, storage answers, a token) go straight to
+//! the core; their outputs join the queues. JavaScript callbacks run with no borrow held and
+//! never inside a socket's or timer's own callback, so a callback may call back into the page.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -14,6 +16,7 @@ use js_sys::{Function, Promise};
 use sync_core::client::{
     ClientEvent, ClientInput, ClientOutput, ClientStatus, ClientStorageOp, DocSync, SyncStatus,
 };
+use sync_core::io::TaskId;
 use sync_core::model::{Applied, PageEdit};
 use sync_core::protocol::{DocumentId, Route};
 use wasm_bindgen::prelude::*;
@@ -60,8 +63,12 @@ struct SaveWaiter {
 #[derive(Debug)]
 struct Inner {
     doc: DocSync,
-    queue: VecDeque<ClientOutput>,
-    running: bool,
+    /// Storage ops, run one at a time by `run_storage`.
+    storage: VecDeque<(TaskId, ClientStorageOp)>,
+    storage_running: bool,
+    /// Every other output, carried by `run_io`.
+    io: VecDeque<ClientOutput>,
+    io_running: bool,
     socket: Option<Socket>,
     timer: Option<Timer>,
     status: ClientStatus,
@@ -102,8 +109,10 @@ impl Session {
             me: me.clone(),
             inner: RefCell::new(Inner {
                 doc,
-                queue: VecDeque::new(),
-                running: false,
+                storage: VecDeque::new(),
+                storage_running: false,
+                io: VecDeque::new(),
+                io_running: false,
                 socket: None,
                 timer: None,
                 status,
@@ -216,7 +225,7 @@ impl Session {
         self.inner.borrow_mut().doc.to_json()
     }
 
-    /// The core's status now (listeners hear each change once its turn in the queue comes).
+    /// The core's status now (listeners hear each change when its output is carried out).
     pub(crate) fn status(&self) -> ClientStatus {
         self.inner.borrow_mut().doc.status()
     }
@@ -238,7 +247,7 @@ impl Session {
         self.input(ClientInput::GoOffline);
         let mut inner = self.inner.borrow_mut();
         let (waiter, promise) = Waiter::new();
-        if inner.running || !inner.queue.is_empty() {
+        if inner.busy() {
             inner.drain_waiters.push(waiter);
         } else {
             inner.shut();
@@ -252,59 +261,80 @@ impl Session {
             return;
         }
         let mut inner = self.inner.borrow_mut();
-        for o in &out {
-            if let ClientOutput::Storage { op, .. } = o
-                && is_page_write(op)
-            {
-                inner.writes_issued += 1;
+        for o in out {
+            match o {
+                ClientOutput::Storage { task, op } => {
+                    if is_page_write(&op) {
+                        inner.writes_issued += 1;
+                    }
+                    inner.storage.push_back((task, op));
+                }
+                other => inner.io.push_back(other),
             }
         }
-        inner.queue.extend(out);
-        if !inner.running && !inner.closed {
-            inner.running = true;
-            let me = self
-                .me
+        if inner.closed {
+            return;
+        }
+        let me = || {
+            self.me
                 .upgrade()
-                .expect("a session pushing outputs is alive");
-            spawn_local(me.run());
+                .expect("a session pushing outputs is alive")
+        };
+        if !inner.storage_running && !inner.storage.is_empty() {
+            inner.storage_running = true;
+            spawn_local(me().run_storage());
+        }
+        if !inner.io_running && !inner.io.is_empty() {
+            inner.io_running = true;
+            spawn_local(me().run_io());
         }
     }
 
-    /// The runner: carries out queued outputs in order until the queue is empty.
-    async fn run(self: Rc<Self>) {
+    /// Runs queued storage ops in order, one at a time, feeding each answer to the core.
+    async fn run_storage(self: Rc<Self>) {
         loop {
             let next = {
                 let mut inner = self.inner.borrow_mut();
-                let next = inner.queue.pop_front();
-                if next.is_none() {
-                    inner.running = false;
-                }
+                let next = inner.storage.pop_front();
+                inner.storage_running = next.is_some();
+                next
+            };
+            let Some((task, op)) = next else { break };
+            let outcome = self.shared.store.run(&op).await;
+            if is_page_write(&op) {
+                self.inner
+                    .borrow_mut()
+                    .write_finished(outcome.as_ref().err());
+            }
+            self.input(ClientInput::StorageDone { task, outcome });
+            let mut inner = self.inner.borrow_mut();
+            if !inner.closed && inner.doc.is_saved() {
+                inner.all_saved();
+            }
+        }
+        self.finish_drain();
+    }
+
+    /// Carries out queued outputs that are not storage, in order.
+    async fn run_io(self: Rc<Self>) {
+        loop {
+            let next = {
+                let mut inner = self.inner.borrow_mut();
+                let next = inner.io.pop_front();
+                inner.io_running = next.is_some();
                 next
             };
             let Some(output) = next else { break };
-            match output {
-                ClientOutput::Storage { task, op } => {
-                    let outcome = self.shared.store.run(&op).await;
-                    if is_page_write(&op) {
-                        self.inner
-                            .borrow_mut()
-                            .write_finished(outcome.as_ref().err());
-                    }
-                    self.input(ClientInput::StorageDone { task, outcome });
-                    let saved = {
-                        let mut inner = self.inner.borrow_mut();
-                        !inner.closed && inner.doc.is_saved()
-                    };
-                    if saved {
-                        self.inner.borrow_mut().all_saved();
-                    }
-                }
-                other => self.carry(other),
-            }
+            self.carry(output);
         }
+        self.finish_drain();
+    }
+
+    /// Once both queues are empty, a pending `close()` completes.
+    fn finish_drain(&self) {
         let drained = {
             let mut inner = self.inner.borrow_mut();
-            if inner.drain_waiters.is_empty() {
+            if inner.busy() || inner.drain_waiters.is_empty() {
                 Vec::new()
             } else {
                 inner.shut();
@@ -338,7 +368,7 @@ impl Session {
             ClientOutput::TokenNeeded { code } => self.ask_for_token(code.as_str()),
             ClientOutput::Status(status) => self.on_status(status),
             ClientOutput::Event(event) => self.on_event(event),
-            ClientOutput::Storage { .. } => unreachable!("storage is run by the runner"),
+            ClientOutput::Storage { .. } => unreachable!("storage ops go to the storage queue"),
         }
     }
 
@@ -462,6 +492,10 @@ impl Session {
 }
 
 impl Inner {
+    fn busy(&self) -> bool {
+        self.storage_running || self.io_running || !self.storage.is_empty() || !self.io.is_empty()
+    }
+
     fn wait_saved(&mut self, value: JsValue) -> Promise {
         let (waiter, promise) = Waiter::new();
         self.save_waiters.push(SaveWaiter {
