@@ -48,6 +48,7 @@ help:
 	@echo "  make bench-core    automerge versions compared"
 	@echo "  make bench-relay   relay room figures next to a naive baseline"
 	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
+	@echo "  make bench-wasm    browser client: edit->visible, cold open from IndexedDB vs SQLite, bundle size"
 
 setup:
 	rustup target add wasm32-unknown-unknown
@@ -82,6 +83,6 @@ include mk/*.mk
 
 test: test-core test-relay test-client test-wasm
 
-bench: bench-core bench-relay bench-client
+bench: bench-core bench-relay bench-client bench-wasm
 
 demo: demo-client

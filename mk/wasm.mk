@@ -4,9 +4,10 @@
 #   make test-wasm     the stores' conformance suite in headless Chromium, then the Node suite and
 #                      the Chromium suite against the relay in workerd
 #   make lint-wasm     clippy for wasm32 (the crate is empty natively)
+#   make bench-wasm    browser figures next to the native client's, and the bundle size
 #   make wasm-setup    Debian's chromium, chromium-driver and clang; playwright-core (npm ci)
 
-.PHONY: wasm-setup wasm-pkg wasm-pack test-wasm lint-wasm
+.PHONY: wasm-setup wasm-pkg wasm-pack test-wasm lint-wasm bench-wasm
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -41,3 +42,10 @@ test-wasm: relay-build wasm-setup
 lint: lint-wasm
 lint-wasm:
 	cargo clippy -p client-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+# Figures (not a test), on the optimized package as shipped: edit→visible between two browser
+# devices through the relay in workerd, cold open of a 10k-edit page from IndexedDB next to the
+# native client's from SQLite, and the package's gzipped size.
+bench-wasm: relay-build wasm-setup wasm-pkg
+	cargo build -p tessera-cli --bin tessera
+	node --experimental-websocket client-wasm/bench/browser.mjs
