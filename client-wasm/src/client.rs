@@ -199,7 +199,7 @@ impl Tessera {
                 JsFuture::from(session.close()).await?;
             }
             inner.open.borrow_mut().clear();
-            inner.shared.store.close();
+            inner.shared.store.close().await;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -41,6 +41,13 @@ pub enum Error {
     /// private modes); the message is the browser's.
     #[error("storage: {0}")]
     Storage(String),
+    /// Another tab or worker of this origin has this IndexedDB database open. One writer per
+    /// database: two would overwrite each other's saves.
+    ///
+    /// Recovery: close the client in the other context (`close()`), or open another database
+    /// name; opening again succeeds once the other one closed.
+    #[error("another tab or worker has the database {0:?} open")]
+    StoreBusy(String),
     /// The edit is applied in memory but its save failed. The client retries the save; until
     /// it succeeds `page.status.unsaved` is true and `saveError` says why.
     ///
@@ -84,6 +91,7 @@ impl Error {
             Self::EditRefused(_) => "edit_refused",
             Self::NotLoaded(_) => "not_loaded",
             Self::Storage(_) => "storage_failed",
+            Self::StoreBusy(_) => "store_busy",
             Self::SaveFailed(_) => "save_failed",
             Self::Refused { code, .. } => code.as_str(),
             Self::NoWebSocket => "no_websocket",

@@ -8,8 +8,10 @@
 //!   lists equal keys in primary-key order, which is write order.
 //! - `sync`: `{doc, peer, bytes}` keyed by `[doc, peer]`, with an index `by_doc`.
 //!
-//! Each op is one transaction, so a crash or a killed tab leaves all of it or none of it.
+//! Each op is one transaction, so a crash or a killed tab leaves all of it or none of it. The
+//! store holds the database's Web Lock while open: one writer per database.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -22,6 +24,7 @@ use web_sys::{
 };
 
 use super::idb_request::{committed, request, transaction};
+use super::lock::DbLock;
 use crate::env;
 use crate::error::{Error, Result};
 
@@ -38,11 +41,13 @@ const BY_DOC: &str = "by_doc";
 pub(crate) struct IdbStore {
     db: IdbDatabase,
     storage_id: StorageId,
+    lock: RefCell<DbLock>,
 }
 
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name` in this context's IndexedDB.
     pub(crate) async fn open(name: &str) -> Result<Self> {
+        let lock = DbLock::take(name).await?;
         let factory: IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())
             .ok()
             .filter(|f| !f.is_undefined() && !f.is_null())
@@ -65,15 +70,22 @@ impl IdbStore {
         drop(upgrade);
         let db: IdbDatabase = db?.unchecked_into();
         let storage_id = storage_id(&db).await?;
-        Ok(Self { db, storage_id })
+        Ok(Self {
+            db,
+            storage_id,
+            lock: RefCell::new(lock),
+        })
     }
 
     pub(crate) fn storage_id(&self) -> StorageId {
         self.storage_id.clone()
     }
 
-    pub(crate) fn close(&self) {
+    /// Closes the database and lets go of its lock (another context may open it then).
+    pub(crate) async fn close(&self) {
         self.db.close();
+        let released = self.lock.borrow_mut().release();
+        released.await;
     }
 
     pub(crate) async fn run(&self, op: &ClientStorageOp) -> Result<StorageReply> {

@@ -4,6 +4,7 @@
 
 mod idb;
 mod idb_request;
+mod lock;
 mod memory;
 #[cfg(test)]
 mod tests;
@@ -42,10 +43,10 @@ impl Store {
         }
     }
 
-    /// Releases the store (closes the IndexedDB connection).
-    pub(crate) fn close(&self) {
+    /// Releases the store (closes the IndexedDB connection and its lock).
+    pub(crate) async fn close(&self) {
         if let Self::IndexedDb(s) = self {
-            s.close();
+            s.close().await;
         }
     }
 }

@@ -25,7 +25,7 @@ async fn indexed_db_passes_the_storage_conformance_suite() {
         for (i, step) in case.steps.into_iter().enumerate() {
             match step {
                 Step::Reopen => {
-                    store.close();
+                    store.close().await;
                     store = IdbStore::open(&db).await.expect("reopen");
                     assert_eq!(store.storage_id(), id, "the storage id survives a reopen");
                     reopens += 1;
@@ -38,7 +38,7 @@ async fn indexed_db_passes_the_storage_conformance_suite() {
                 }
             }
         }
-        store.close();
+        store.close().await;
     }
     assert!(reopens > 0, "the suite closed and reopened the database");
 }
@@ -65,7 +65,23 @@ async fn the_memory_store_passes_the_storage_conformance_suite() {
 async fn an_indexed_db_failure_is_an_error_not_a_panic() {
     let db = format!("closed-{}", env::hex(&env::random::<8>()));
     let store = IdbStore::open(&db).await.expect("open");
-    store.close();
+    store.close().await;
     let answer = store.run(&ClientStorageOp::List).await;
     assert!(answer.is_err(), "{answer:?}");
+}
+
+#[wasm_bindgen_test]
+async fn one_writer_per_indexed_db_database() {
+    let db = format!("locked-{}", env::hex(&env::random::<8>()));
+    let first = IdbStore::open(&db).await.expect("open");
+    let second = IdbStore::open(&db).await;
+    assert!(
+        matches!(second, Err(crate::Error::StoreBusy(_))),
+        "{second:?}"
+    );
+    first.close().await;
+    let third = IdbStore::open(&db)
+        .await
+        .expect("open once the first closed");
+    third.close().await;
 }

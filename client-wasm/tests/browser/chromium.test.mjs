@@ -68,6 +68,24 @@ test("IndexedDB keeps pages across reopening, a reload and a killed tab", async 
   await context.close();
 });
 
+test("two tabs of one origin never both write one database", async () => {
+  const context = await browser.newContext();
+  const [one, two] = [await open(context, site), await open(context, site)];
+  const url = await one.evaluate(async () => {
+    window.client = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
+    return (await client.create("from tab one")).url;
+  });
+  const refused = await two.evaluate(() => Tessera.open({ storage: { type: "indexeddb", name: "tabs" } }).then(() => null, (e) => ({ typed: isTesseraError(e), code: e.code })));
+  assert.deepEqual(refused, { typed: true, code: "store_busy" });
+  await one.evaluate(() => client.close());
+  const title = await two.evaluate(async (url) => {
+    const t = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
+    return (await t.find(url)).toJSON().title;
+  }, url);
+  assert.equal(title, "from tab one");
+  await context.close();
+});
+
 test("two browser devices converge after offline edits, byte-identical to tessera show --json", async () => {
   const tok = token();
   const a = await device(browser, site);
