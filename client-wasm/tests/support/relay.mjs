@@ -35,23 +35,34 @@ export async function until(what, pred, ms = 30000) {
 }
 
 /** Starts the relay; `stop()` kills it and removes its state. */
+/** Starts the relay; `kill()` stops it keeping its state, `restart()` brings it back on the
+ * same port and state, `stop()` kills it and removes its state. */
 export async function startRelay(name) {
   if (!existsSync(join(root, "build/worker/shim.mjs"))) throw new Error("no build/worker: run `make relay-build` first");
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), `tessera-${name}-`));
-  const proc = spawn(join(root, "scripts/relay.sh"), ["serve", String(port), join(state, "wrangler")], {
-    cwd: root,
-    env: { ...process.env, RELAY_NO_BUILD: "1", XDG_CONFIG_HOME_RELAY: join(state, "xdg") },
-    detached: true, stdio: ["ignore", "ignore", "inherit"],
-  });
   const url = `http://127.0.0.1:${port}`;
+  const healthy = async () => { try { return (await fetch(`${url}/health`)).ok; } catch { return false; } };
+  let proc;
+  const spawnRelay = async () => {
+    proc = spawn(join(root, "scripts/relay.sh"), ["serve", String(port), join(state, "wrangler")], {
+      cwd: root,
+      env: { ...process.env, RELAY_NO_BUILD: "1", XDG_CONFIG_HOME_RELAY: join(state, "xdg") },
+      detached: true, stdio: ["ignore", "ignore", "inherit"],
+    });
+    await until("relay /health", healthy, 90000);
+  };
+  const kill = async () => {
+    try { process.kill(-proc.pid, "SIGKILL"); } catch {}
+    await until("the relay is down", async () => !(await healthy()), 10000);
+  };
   const stop = () => {
     try { process.kill(-proc.pid, "SIGKILL"); } catch {}
     rmSync(state, { recursive: true, force: true });
   };
   process.on("exit", stop);
-  await until("relay /health", async () => { try { return (await fetch(`${url}/health`)).ok; } catch { return false; } }, 90000);
-  return { url, port, state, stop };
+  await spawnRelay();
+  return { url, port, state, stop, kill, restart: spawnRelay };
 }
 
 /** The `tessera` CLI with its own data directory. */
