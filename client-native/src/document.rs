@@ -372,15 +372,10 @@ fn status_error(id: DocumentId, s: &SyncStatus) -> Option<Error> {
 /// What a timed-out wait was still waiting for, for people.
 fn waiting_reason(s: &SyncStatus) -> String {
     match s {
-        SyncStatus::Retrying { message, .. } if !message.is_empty() => message.clone(),
-        SyncStatus::Retrying { .. } | SyncStatus::Connecting => {
+        SyncStatus::Connecting => "never connected to the relay".to_owned(),
+        SyncStatus::Retrying { message, .. } if message.is_empty() => {
             "never connected to the relay".to_owned()
         }
-        SyncStatus::Syncing | SyncStatus::InSync => {
-            "connected, still exchanging changes".to_owned()
-        }
-        SyncStatus::Offline => "the document is offline".to_owned(),
-        SyncStatus::Loading => "still loading the document".to_owned(),
-        other => format!("{other:?}"),
+        other => other.to_string(),
     }
 }

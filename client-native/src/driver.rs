@@ -233,7 +233,10 @@ impl Driver {
     /// network); its answer comes back through the run loop.
     fn ask_for_token(&mut self, code: ErrorCode) {
         let Some(provider) = self.token_provider.clone() else {
-            return; // the application supplies tokens itself (`Document::set_token`)
+            // The application supplies tokens itself (`Document::set_token`); until then
+            // the document stops with the refusal.
+            self.asking_token = Some(Box::pin(async { None }));
+            return;
         };
         self.asking_token = Some(Box::pin(async move {
             tokio::task::spawn_blocking(move || provider(code))
@@ -320,9 +323,8 @@ impl Driver {
                     if self.asking_token.is_some() =>
                 {
                     self.asking_token = None;
-                    if let Some(token) = token {
-                        self.input(ClientInput::Token(token)).await;
-                    }
+                    let answer = token.map_or(ClientInput::TokenUnavailable, ClientInput::Token);
+                    self.input(answer).await;
                 }
                 frame = async { self.socket.as_mut().expect("guarded").next().await },
                     if self.socket.is_some() =>

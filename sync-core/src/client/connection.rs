@@ -37,6 +37,7 @@ impl DocSync {
     /// reconnects at once; otherwise the next connection uses it.
     pub(super) fn on_token(&mut self, now: Millis, token: String) {
         self.token = Some(token);
+        self.awaiting_token = false;
         if matches!(self.conn, Conn::Stopped(Stopped::NeedsToken(_))) {
             self.backoff.reset();
             self.problem = None;
@@ -149,6 +150,7 @@ impl DocSync {
                 // relay refuses again must not turn into a reconnect loop.
                 if !self.token_asked {
                     self.token_asked = true;
+                    self.awaiting_token = true;
                     self.out.push(ClientOutput::TokenNeeded { code });
                 }
                 None

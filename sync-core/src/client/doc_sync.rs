@@ -106,6 +106,8 @@ pub struct DocSync {
     pub(super) token: Option<String>,
     /// Whether a `TokenNeeded` went out since the last successful handshake.
     pub(super) token_asked: bool,
+    /// Whether that `TokenNeeded` still waits for its answer.
+    pub(super) awaiting_token: bool,
     pub(super) problem: Option<Problem>,
     pub(super) unavailable: bool,
     pub(super) sync: sync::State,
@@ -152,6 +154,7 @@ impl DocSync {
             conn: Conn::Stopped(Stopped::Offline),
             token: None,
             token_asked: false,
+            awaiting_token: false,
             problem: None,
             unavailable: false,
             sync: sync::State::new(),
@@ -354,6 +357,7 @@ impl DocSync {
             ClientInput::GoOnline => self.go_online(now),
             ClientInput::GoOffline => self.go_offline(),
             ClientInput::Token(token) => self.on_token(now, token),
+            ClientInput::TokenUnavailable => self.awaiting_token = false,
             ClientInput::TransportOpened => self.on_opened(now),
             ClientInput::Frame(bytes) => self.on_frame(now, &bytes),
             ClientInput::TransportClosed { code, reason } => self.on_closed(now, code, reason),

@@ -18,6 +18,10 @@ pub enum ClientInput {
     /// The token to connect with, from the application or its token provider (after
     /// [`ClientOutput::TokenNeeded`]). A session waiting for a token reconnects at once.
     Token(String),
+    /// The answer to [`ClientOutput::TokenNeeded`] when the application has no fresh token
+    /// (no provider, or the provider declined): the session stops in
+    /// [`SyncStatus::TokenNeeded`](super::SyncStatus) until a `Token` arrives.
+    TokenUnavailable,
     /// The transport asked for by [`ClientOutput::Connect`] is open.
     TransportOpened,
     /// A binary frame arrived.
@@ -144,7 +148,9 @@ pub enum ClientOutput {
         at_ms: Millis,
     },
     /// The relay refused the token (`auth_failed` or `token_expired`): ask the application's
-    /// token provider for a fresh one and answer with [`ClientInput::Token`]. Asked once per
+    /// token provider for a fresh one and answer with [`ClientInput::Token`] (or
+    /// [`ClientInput::TokenUnavailable`]); meanwhile the status is
+    /// [`SyncStatus::RefreshingToken`](super::SyncStatus). Asked once per
     /// refusal streak: if the fresh token is refused too, the session waits in
     /// [`SyncStatus::TokenNeeded`](super::SyncStatus) for the application to supply one.
     TokenNeeded {

@@ -59,7 +59,14 @@ pub enum SyncStatus {
         /// What went wrong, for a person.
         message: String,
     },
-    /// The relay refused the token. The session waits for [`ClientInput::Token`](super::ClientInput).
+    /// The relay refused the token and the application's token provider was asked for a
+    /// fresh one; the session reconnects when it answers.
+    RefreshingToken {
+        /// `auth_failed` or `token_expired`.
+        code: ErrorCode,
+    },
+    /// The relay refused the token and no fresh one came. The session waits for
+    /// [`ClientInput::Token`](super::ClientInput).
     TokenNeeded {
         /// `auth_failed` or `token_expired`.
         code: ErrorCode,
@@ -92,6 +99,49 @@ impl SyncStatus {
     }
 }
 
+/// A sentence for people ("retrying at …: relay refused (quota_exceeded): …").
+impl std::fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let with = |f: &mut std::fmt::Formatter<'_>, message: &str| {
+            if message.is_empty() {
+                Ok(())
+            } else {
+                write!(f, ": {message}")
+            }
+        };
+        match self {
+            Self::Loading => f.write_str("loading the document"),
+            Self::LoadFailed { message } => write!(f, "cannot read the stored document: {message}"),
+            Self::Offline => f.write_str("offline"),
+            Self::Connecting => f.write_str("connecting to the relay"),
+            Self::Syncing => f.write_str("connected, exchanging changes"),
+            Self::InSync => f.write_str("in sync"),
+            Self::Unavailable => f.write_str("the relay does not have this document"),
+            Self::Retrying { code, message, .. } => {
+                f.write_str("disconnected, retrying")?;
+                if let Some(code) = code {
+                    write!(f, ": relay refused ({code})")?;
+                }
+                with(f, message)
+            }
+            Self::RefreshingToken { code } => {
+                write!(
+                    f,
+                    "the relay refused the token ({code}); asking for a fresh one"
+                )
+            }
+            Self::TokenNeeded { code, message } => {
+                write!(f, "the relay refused the token ({code})")?;
+                with(f, message)
+            }
+            Self::Refused { code, message } => {
+                write!(f, "the relay refused this document ({code})")?;
+                with(f, message)
+            }
+        }
+    }
+}
+
 impl ClientStatus {
     /// Whether the relay and local storage both hold exactly this device's document.
     pub fn is_in_sync(&self) -> bool {
@@ -108,6 +158,9 @@ impl DocSync {
                 message: message.clone(),
             },
             (Load::Ready, Conn::Stopped(Stopped::Offline)) => SyncStatus::Offline,
+            (Load::Ready, Conn::Stopped(Stopped::NeedsToken(code))) if self.awaiting_token => {
+                SyncStatus::RefreshingToken { code: *code }
+            }
             (Load::Ready, Conn::Stopped(Stopped::NeedsToken(code))) => SyncStatus::TokenNeeded {
                 code: *code,
                 message: problem.message,

@@ -269,6 +269,16 @@ fn a_refused_upgrade_is_the_same_typed_refusal_as_on_an_open_connection() {
         s.stopped(),
         Some(&Stopped::NeedsToken(ErrorCode::AuthFailed))
     );
+    // The provider is being asked: not final yet.
+    assert_eq!(
+        status(&outs).unwrap().sync,
+        SyncStatus::RefreshingToken {
+            code: ErrorCode::AuthFailed
+        }
+    );
+    assert!(!s.status().sync.is_final());
+    // It has nothing: the refusal is final, with the relay's words.
+    let outs = s.handle(NOW, ClientInput::TokenUnavailable);
     assert_eq!(
         status(&outs).unwrap().sync,
         SyncStatus::TokenNeeded {

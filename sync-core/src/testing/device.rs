@@ -146,9 +146,11 @@ impl<S: ClientStore> Device<S> {
                 ClientOutput::SetTimer { at_ms } => self.timer = Some(at_ms),
                 ClientOutput::TokenNeeded { code } => {
                     self.tokens_asked.push(code);
-                    if let Some(token) = self.token_provider.clone() {
-                        feed(self, &mut queue, ClientInput::Token(token));
-                    }
+                    let answer = match self.token_provider.clone() {
+                        Some(token) => ClientInput::Token(token),
+                        None => ClientInput::TokenUnavailable,
+                    };
+                    feed(self, &mut queue, answer);
                 }
                 ClientOutput::Status(status) => self.status = Some(status),
                 ClientOutput::Event(event) => self.events.push(event),

@@ -162,7 +162,11 @@ fn the_token_provider_is_asked_when_the_relay_refuses_the_token() -> anyhow::Res
         );
         // Let a would-be loop show itself.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        anyhow::ensure!(*asked.lock().unwrap() == 1, "asked {}", asked.lock().unwrap());
+        anyhow::ensure!(
+            *asked.lock().unwrap() == 1,
+            "asked {}",
+            asked.lock().unwrap()
+        );
         anyhow::ensure!(
             other.current_status().sync.is_final(),
             "{:?}",
