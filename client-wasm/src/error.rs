@@ -65,6 +65,11 @@ pub enum Error {
         /// The relay's message.
         message: String,
     },
+    /// The page stopped syncing for a reason this client does not know yet (a newer core).
+    ///
+    /// Recovery: show the message; `page.status` has the details.
+    #[error("stopped: {0}")]
+    Stopped(String),
     /// No `WebSocket` constructor in this context (Node before 22 without
     /// `--experimental-websocket`).
     ///
@@ -94,6 +99,7 @@ impl Error {
             Self::StoreBusy(_) => "store_busy",
             Self::SaveFailed(_) => "save_failed",
             Self::Refused { code, .. } => code.as_str(),
+            Self::Stopped(_) => "stopped",
             Self::NoWebSocket => "no_websocket",
             Self::Closed => "closed",
         }

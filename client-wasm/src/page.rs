@@ -55,6 +55,13 @@ impl Page {
         status_js(&self.session.status())
     }
 
+    /// The sync status as a sentence for people ("disconnected, retrying: …"), worded by the
+    /// core as in every Tessera client.
+    #[wasm_bindgen(getter, js_name = statusText)]
+    pub fn status_text(&self) -> String {
+        self.session.status().sync.to_string()
+    }
+
     /// Applies one edit; resolves (with the id of a created block) once it is stored.
     #[wasm_bindgen(unchecked_return_type = "Promise<Applied>")]
     pub fn apply(

@@ -391,10 +391,12 @@ impl Session {
         }
     }
 
-    /// Calls the app's token provider (if any) and hands its answer to the core. Without a
-    /// provider, or when it fails, the core waits in `tokenNeeded` for `setToken`.
+    /// Calls the app's token provider and hands its answer to the core; without a provider,
+    /// or when it fails, the core hears `TokenUnavailable` and waits in `tokenNeeded` for
+    /// `setToken`.
     fn ask_for_token(&self, code: &str) {
         let Some(provider) = self.shared.token_provider.clone() else {
+            self.input(ClientInput::TokenUnavailable);
             return;
         };
         let me = self.me.clone();
@@ -407,16 +409,18 @@ impl Session {
             let token = answer
                 .map_err(|e| crate::error::describe(&e))
                 .and_then(|v| options::token(&v).map_err(|e| e.to_string()));
+            let Some(me) = me.upgrade() else { return };
             match token {
                 Ok(token) => {
-                    if let Some(me) = me.upgrade() {
-                        me.shared.token.replace(Some(token.clone()));
-                        me.input(ClientInput::Token(token));
-                    }
+                    me.shared.token.replace(Some(token.clone()));
+                    me.input(ClientInput::Token(token));
                 }
-                Err(why) => web_sys::console::warn_1(
-                    &format!("tessera: the token provider failed: {why}").into(),
-                ),
+                Err(why) => {
+                    web_sys::console::warn_1(
+                        &format!("tessera: the token provider failed: {why}").into(),
+                    );
+                    me.input(ClientInput::TokenUnavailable);
+                }
             }
         });
     }
@@ -564,6 +568,9 @@ fn is_page_write(op: &ClientStorageOp) -> bool {
 
 /// The error a `synced()` waiter gets when the core says waiting cannot help.
 fn final_error(sync: &SyncStatus) -> Option<Error> {
+    if !sync.is_final() {
+        return None;
+    }
     match sync {
         SyncStatus::TokenNeeded { code, message } | SyncStatus::Refused { code, message } => {
             Some(Error::Refused {
@@ -572,7 +579,7 @@ fn final_error(sync: &SyncStatus) -> Option<Error> {
             })
         }
         SyncStatus::LoadFailed { message } => Some(Error::NotLoaded(message.clone())),
-        _ => None,
+        other => Some(Error::Stopped(other.to_string())),
     }
 }
 

@@ -34,7 +34,7 @@ export type RelayCode =
 /** Every `TesseraError.code`: the relay's codes, and this client's own. */
 export type ErrorCode =
   | RelayCode | "bad_options" | "bad_url" | "bad_edit" | "edit_refused" | "not_loaded"
-  | "storage_failed" | "store_busy" | "save_failed" | "no_websocket" | "closed";
+  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed";
 
 /** What every rejected promise and thrown error of this package is. */
 export interface TesseraError extends Error {
@@ -92,6 +92,7 @@ export type SyncStatus =
   | { state: "loading" } | { state: "loadFailed"; message: string } | { state: "offline" }
   | { state: "connecting" } | { state: "syncing" } | { state: "inSync" } | { state: "unavailable" }
   | { state: "retrying"; atMs: number; code: RelayCode | null; message: string }
+  | { state: "refreshingToken"; code: "auth_failed" | "token_expired" }
   | { state: "tokenNeeded"; code: "auth_failed" | "token_expired"; message: string }
   | { state: "refused"; code: RelayCode; message: string };
 
