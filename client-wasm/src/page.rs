@@ -13,6 +13,13 @@ use wasm_bindgen::prelude::*;
 use crate::error::{Error, Result};
 use crate::session::{Session, status_js};
 
+#[wasm_bindgen]
+extern "C" {
+    /// A `Target` from JavaScript, typed for an optional trailing parameter.
+    #[wasm_bindgen(typescript_type = "Target")]
+    pub type TargetJs;
+}
+
 /// Largest edit accepted from JavaScript, as JSON.
 const MAX_EDIT_BYTES: usize = 8 * 1024 * 1024;
 
@@ -87,13 +94,12 @@ impl Page {
         &self,
         #[wasm_bindgen(unchecked_param_type = "BlockKind")] kind: JsValue,
         text: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "Target | undefined")] target: JsValue,
+        target: Option<TargetJs>,
     ) -> Result<Promise> {
         let kind: BlockKind = from_js(kind, "kind")?;
-        let target = if target.is_undefined() || target.is_null() {
-            Target::End { parent: None }
-        } else {
-            from_js(target, "target")?
+        let target = match target {
+            Some(t) => from_js(t.into(), "target")?,
+            None => Target::End { parent: None },
         };
         self.edit(PageEdit::AddBlock {
             kind,
