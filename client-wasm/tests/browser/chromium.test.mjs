@@ -1,5 +1,7 @@
 // The package's `web` build in headless Debian Chromium (playwright-core), against the relay in
-// workerd: the IndexedDB store keeps pages across a reload and a killed tab, two browser
+// workerd: the IndexedDB store keeps pages across a reload and a killed tab, the package runs
+// in a dedicated worker and a service worker (as in an extension), one tab at a time writes a
+// database, two browser
 // devices (contexts with their own storage) converge after offline edits of the same block
 // (text, marks, moves) to the JSON the `tessera` CLI prints, and refused tokens reach the page
 // as typed refusals without a retry loop.
@@ -65,6 +67,43 @@ test("IndexedDB keeps pages across reopening, a reload and a killed tab", async 
     return (await t.find(url)).toJSON().title;
   }, first.url);
   assert.equal(title, "stored, then killed");
+  await context.close();
+});
+
+test("the package runs in a dedicated worker and in a service worker, on IndexedDB shared with the page", async () => {
+  const { context, page } = await device(browser, site);
+  const args = { relay: relay.url, token: token() };
+  const results = await page.evaluate(async (args) => {
+    const worker = new Worker("/worker.js", { type: "module" });
+    const inWorker = await new Promise((ok) => { worker.onmessage = (e) => ok(e.data); worker.postMessage({ ...args, name: "from-worker" }); });
+    worker.terminate();
+    const reg = await navigator.serviceWorker.register("/sw.js", { type: "module" });
+    await navigator.serviceWorker.ready;
+    const inServiceWorker = await new Promise((ok) => {
+      navigator.serviceWorker.onmessage = (e) => ok(e.data);
+      (reg.active ?? reg.waiting ?? reg.installing).postMessage({ ...args, name: "from-service-worker" });
+    });
+    // The page reads what each context stored in its IndexedDB database.
+    const reread = [];
+    for (const [name, r] of [["from-worker", inWorker], ["from-service-worker", inServiceWorker]]) {
+      if (r.error) return { inWorker, inServiceWorker };
+      const t = await Tessera.open({ storage: { type: "indexeddb", name } });
+      reread.push(JSON.stringify((await t.find(r.url)).toJSON()));
+      await t.close();
+    }
+    return { inWorker, inServiceWorker, reread };
+  }, args);
+  assert.equal(results.inWorker.error, undefined, results.inWorker.error);
+  assert.equal(results.inServiceWorker.error, undefined, results.inServiceWorker.error);
+  assert.equal(JSON.parse(results.inWorker.json).blocks[0].text, "hello from a dedicated worker");
+  assert.equal(JSON.parse(results.inServiceWorker.json).blocks[0].text, "hello from a service worker");
+  assert.deepEqual(results.reread, [results.inWorker.json, results.inServiceWorker.json]);
+  // Both reached the relay: the CLI fetches them.
+  const tessera = cli(tmp.dir);
+  for (const r of [results.inWorker, results.inServiceWorker]) {
+    tessera("sync", r.url, "--relay", relay.url, "--token", args.token, "--timeout", "30");
+    assert.equal(tessera("show", r.url, "--json").trim(), r.json);
+  }
   await context.close();
 });
 
