@@ -46,8 +46,9 @@ lint-wasm:
 	cargo clippy -p client-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 # Figures (not a test), on the optimized package as shipped: edit→visible between two browser
-# devices through the relay in workerd, cold open of a 10k-edit page from IndexedDB next to the
+# devices through the relay in workerd next to two native devices (bench/wasm-native), cold open of a 10k-edit page from IndexedDB next to the
 # native client's from SQLite, and the package's gzipped size.
 bench-wasm: relay-build wasm-setup wasm-pkg
 	cargo build -p tessera-cli --bin tessera
+	cargo build --release -p wasm-bench-native
 	node --experimental-websocket client-wasm/bench/browser.mjs

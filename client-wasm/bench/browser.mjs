@@ -1,16 +1,18 @@
 // Figures of the browser client, in one run against the relay in workerd (not a test):
 //   - edit→visible between two browser devices (Chromium contexts with their own IndexedDB),
-//     p50 and p99 over sequential edits;
+//     p50 and p99 over sequential edits, next to two native devices (client-native, SQLite
+//     with fsync per edit; bench/wasm-native) measured the same way through the same relay;
 //   - cold open of a 10k-edit page: from IndexedDB after a reload (open + find + toJSON),
 //     next to the native client's cold open of the same page from SQLite (`tessera show
 //     --json`, a whole process);
 //   - the gzipped size of the package's web build (printed by build-pkg.sh before this runs).
 // Run: make bench-wasm (builds the optimized package, the relay and the CLI first).
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { launch, device, open, scratch, serve } from "../tests/support/browser.mjs";
-import { cli, startRelay, token, until } from "../tests/support/relay.mjs";
+import { cli, root, startRelay, token } from "../tests/support/relay.mjs";
 
 const EDITS = Number(process.env.BENCH_WASM_EDITS ?? 200);
 const LARGE = Number(process.env.BENCH_WASM_LARGE ?? 10000);
@@ -55,6 +57,10 @@ try {
     const seenAt = await b.page.waitForFunction((i) => window.seen.get(i), i, { polling: 5, timeout: 10000 });
     latencies.push((await seenAt.jsonValue()) - sent);
   }
+
+  const target = process.env.CARGO_TARGET_DIR || join(root, "target");
+  const [nativeP50, nativeP99] = execFileSync(join(target, "release/wasm-bench-native"), [relay.url, tok, String(EDITS)], { encoding: "utf8", timeout: 300000 })
+    .trim().split(" ").map(Number);
 
   // A 10k-edit page, typed one character at a time, synced to the relay.
   const large = await a.page.evaluate(async (n) => {
@@ -101,11 +107,12 @@ try {
   }
 
   console.log(`client-wasm bench (Chromium ${browser.version()}, relay in workerd on loopback)`);
-  console.log(`  edit→visible, browser device → relay → browser device, ${EDITS} edits: p50 ${ms(pct(latencies, 50))}, p99 ${ms(pct(latencies, 99))}`);
+  console.log(`  edit→visible through the relay, ${EDITS} sequential edits:`);
+  console.log(`    browser → browser (IndexedDB, strict)   p50 ${ms(pct(latencies, 50))}, p99 ${ms(pct(latencies, 99))}`);
+  console.log(`    native → native (SQLite, fsync)         p50 ${ms(nativeP50)}, p99 ${ms(nativeP99)}`);
   console.log(`  cold open of a ${LARGE}-edit page (median of 5):`);
   console.log(`    browser, IndexedDB (open + find + toJSON)      ${ms(pct(wasm, 50))}`);
   console.log(`    native, SQLite (tessera show --json, process)  ${ms(pct(native, 50))}`);
-  console.log(`  (edit→visible between native clients: make bench-client, P1)`);
 } finally {
   await browser.close();
   await site.close();
