@@ -49,13 +49,25 @@ impl Client {
             PeerId::from(format!("peer-{name}").as_str()),
             StorageId::from(format!("storage-{name}").as_str()),
         );
-        // The storage ops are answered at once (this client keeps no disk), so the first
-        // outputs (the new page's save) need no carrying out.
-        let (sync, _) = if create {
+        let (mut sync, first) = if create {
             DocSync::create(config, doc, "E2E page", actor)
         } else {
             DocSync::loaded(config, doc, StoredDoc::default(), actor)
         };
+        // The first outputs are storage only (the new page's save): answered at once, as
+        // every storage op is here (this client keeps no disk).
+        for out in first {
+            if let ClientOutput::Storage { task, .. } = out {
+                sync.handle(
+                    now_ms(),
+                    ClientInput::StorageDone {
+                        task,
+                        outcome: Ok(StorageReply::Done),
+                    },
+                );
+            }
+        }
+        assert!(sync.is_saved(), "the first outputs were storage only");
         Self {
             sync,
             url,
