@@ -36,7 +36,7 @@ help:
 	@echo "The browser client (client-wasm)"
 	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped size"
 	@echo "  make wasm-pack     wasm-pkg, then npm pack it into client-wasm/pkg/"
-	@echo "  make wasm-setup    chromium, chromium-driver, clang (apt) and playwright-core (npm)"
+	@echo "  make wasm-setup    chromium, chromium-driver (apt), playwright-core and typescript (npm)"
 	@echo "  make lint-wasm     clippy for wasm32"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"

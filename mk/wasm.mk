@@ -5,18 +5,18 @@
 #                      the Chromium suite against the relay in workerd
 #   make lint-wasm     clippy for wasm32 (the crate is empty natively)
 #   make bench-wasm    browser figures next to the native client's, and the bundle size
-#   make wasm-setup    Debian's chromium, chromium-driver and clang; playwright-core and
+#   make wasm-setup    Debian's chromium and chromium-driver; playwright-core and
 #                      typescript (npm ci)
 
 .PHONY: wasm-setup wasm-pkg wasm-pack test-wasm lint-wasm bench-wasm
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Browsers are never downloaded: the suites drive Debian's chromium through playwright-core.
-# clang builds sqlite-wasm-rs.
+# Browsers are never downloaded: the suites drive Debian's chromium through playwright-core,
+# and wasm-bindgen-test-runner drives it through chromedriver.
 wasm-setup:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v clang >/dev/null \
-		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver clang; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
 	@{ [ -n "$$PLAYWRIGHT_CORE_DIR" ] || [ -d node_modules/playwright-core ]; } \
 		&& { [ -n "$$TYPESCRIPT_DIR" ] || [ -d node_modules/typescript ]; } || npm ci --no-audit --no-fund
 	@rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
