@@ -50,7 +50,8 @@ export async function startRelay(name) {
       env: { ...process.env, RELAY_NO_BUILD: "1", XDG_CONFIG_HOME_RELAY: join(state, "xdg") },
       detached: true, stdio: ["ignore", "ignore", "inherit"],
     });
-    await until("relay /health", healthy, 90000);
+    // A loaded 2-core machine can take minutes to start workerd (main's relay-e2e waits 240 s).
+    await until("relay /health", healthy, 240000);
   };
   const kill = async () => {
     try { process.kill(-proc.pid, "SIGKILL"); } catch {}
