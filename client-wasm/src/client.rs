@@ -12,10 +12,10 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use crate::env;
 use crate::error::{Error, Result};
-use crate::options::{self, Options, StorageChoice};
+use crate::options::{self, Options};
 use crate::page::Page;
 use crate::session::Session;
-use crate::store::{IdbStore, MemoryStore, Store};
+use crate::store::Store;
 use crate::transport;
 
 /// Longest page title `create` accepts.
@@ -57,10 +57,7 @@ impl Tessera {
         future_to_promise(async move {
             let options = Options::read(&options)?;
             let web_socket = transport::constructor(options.web_socket)?;
-            let store = match &options.storage {
-                StorageChoice::Memory => Store::Memory(MemoryStore::new()),
-                StorageChoice::IndexedDb { name } => Store::IndexedDb(IdbStore::open(name).await?),
-            };
+            let store = Store::open(&options.storage).await?;
             // A fresh peer id per client: the relay tells concurrent sessions apart by it.
             let peer_id = PeerId::from(format!("tessera-web-{}", env::hex(&env::random::<8>())));
             let repo = Repo::new(ClientConfig::new(peer_id, store.storage_id()));
@@ -181,7 +178,13 @@ impl Tessera {
         Ok(())
     }
 
-    /// The id of the local store (stable for an IndexedDB database).
+    /// Which store this client opened (the default picks the best one this context can run).
+    #[wasm_bindgen(getter, js_name = storageType, unchecked_return_type = "StorageType")]
+    pub fn storage_type(&self) -> String {
+        self.inner.shared.store.kind().to_owned()
+    }
+
+    /// The id of the local store (stable for a SQLite or IndexedDB database).
     #[wasm_bindgen(getter, js_name = storageId)]
     pub fn storage_id(&self) -> String {
         self.inner.shared.store.storage_id().as_str().to_owned()

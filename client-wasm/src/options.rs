@@ -10,12 +10,24 @@ use crate::error::{Error, Result};
 const MAX_URL: usize = 2048;
 pub(crate) const MAX_TOKEN: usize = 16 * 1024;
 const MAX_NAME: usize = 256;
+const MAX_SQLITE_NAME: usize = crate::store::MAX_SQLITE_NAME;
+/// The database name when none is given.
+const DEFAULT_NAME: &str = "tessera";
 
 /// Which store to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StorageChoice {
     Memory,
-    IndexedDb { name: String },
+    IndexedDb {
+        name: String,
+    },
+    Sqlite {
+        name: String,
+    },
+    /// No type given: SQLite where this context can run it, else IndexedDB, else memory.
+    Best {
+        name: String,
+    },
 }
 
 /// The options, checked.
@@ -44,22 +56,7 @@ impl Options {
                 )));
             }
         }
-        let storage = match get(js, "storage")? {
-            None => StorageChoice::IndexedDb {
-                name: "tessera".into(),
-            },
-            Some(s) => match string(&s, "type", 32)?.as_deref() {
-                Some("memory") => StorageChoice::Memory,
-                Some("indexeddb") => StorageChoice::IndexedDb {
-                    name: string(&s, "name", MAX_NAME)?.unwrap_or_else(|| "tessera".into()),
-                },
-                other => {
-                    return Err(Error::BadOptions(format!(
-                        "storage.type must be \"memory\" or \"indexeddb\", not {other:?}"
-                    )));
-                }
-            },
-        };
+        let storage = storage(get(js, "storage")?)?;
         let online = match get(js, "online")? {
             None => true,
             Some(v) => v
@@ -75,6 +72,39 @@ impl Options {
             online,
         })
     }
+}
+
+fn storage(s: Option<JsValue>) -> Result<StorageChoice> {
+    let Some(s) = s else {
+        return Ok(StorageChoice::Best {
+            name: DEFAULT_NAME.into(),
+        });
+    };
+    if !s.is_object() {
+        return Err(Error::BadOptions("storage must be an object".into()));
+    }
+    let kind = string(&s, "type", 32)?;
+    // SQLite names are OPFS directories, hence the shorter bound.
+    let max = if kind.as_deref() == Some("indexeddb") {
+        MAX_NAME
+    } else {
+        MAX_SQLITE_NAME
+    };
+    let name = string(&s, "name", max)?.unwrap_or_else(|| DEFAULT_NAME.into());
+    if name.is_empty() {
+        return Err(Error::BadOptions("storage.name is empty".into()));
+    }
+    Ok(match kind.as_deref() {
+        None => StorageChoice::Best { name },
+        Some("sqlite") => StorageChoice::Sqlite { name },
+        Some("indexeddb") => StorageChoice::IndexedDb { name },
+        Some("memory") => StorageChoice::Memory,
+        Some(other) => {
+            return Err(Error::BadOptions(format!(
+                "storage.type must be \"sqlite\", \"indexeddb\" or \"memory\", not {other:?}"
+            )));
+        }
+    })
 }
 
 fn get(js: &JsValue, key: &str) -> Result<Option<JsValue>> {
