@@ -60,8 +60,9 @@ lint-wasm: wasm-clang
 	cargo clippy -p client-wasm-sqlite --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 # Figures (not a test), on the optimized package as shipped: edit→visible between two browser
-# devices through the relay in workerd next to two native devices (bench/wasm-native), cold open of a 10k-edit page from IndexedDB next to the
-# native client's from SQLite, and the package's gzipped size.
+# devices through the relay in workerd next to two native devices (bench/wasm-native), cold
+# open of a 10k-edit page from IndexedDB and from SQLite on OPFS next to the native client's
+# from SQLite, and the package's gzipped sizes (the IndexedDB build, the SQLite worker).
 bench-wasm: relay-build wasm-setup wasm-pkg
 	cargo build -p tessera-cli --bin tessera
 	cargo build --release -p wasm-bench-native

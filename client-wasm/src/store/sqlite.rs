@@ -210,6 +210,16 @@ impl SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    /// A store dropped without `close` (a client freed while open) must not leave its worker
+    /// holding the database's files after the lock is released (the lock goes with the
+    /// fields, after this): ending the worker releases them.
+    fn drop(&mut self) {
+        self.link.fail("the store is closed");
+        self.worker.terminate();
+    }
+}
+
 impl Link {
     /// Settles the request the worker answered.
     fn answer(&self, data: &JsValue) {
