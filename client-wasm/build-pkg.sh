@@ -77,12 +77,10 @@ build() {
     fi
     local profile=release flags=(--release)
     if [ "${WASM_DEV:-0}" = 1 ]; then profile=debug flags=(); WASM_NO_OPT=1; fi
-    # Two builds, not one: features of shared dependencies stay as each crate's tests build
-    # them, so `make test-wasm` reuses these artifacts.
-    log "cargo build -p client-wasm ${flags[*]} (wasm32)"
-    cargo build -p client-wasm --target wasm32-unknown-unknown "${flags[@]}" >&2
-    log "cargo build -p client-wasm-sqlite ${flags[*]} (wasm32, compiles SQLite with clang)"
-    cargo build -p client-wasm-sqlite --target wasm32-unknown-unknown "${flags[@]}" >&2
+    # One build of both crates, as `make test-wasm` and `make lint-wasm` do: their shared
+    # dependencies get one feature set, so automerge and the rest compile once, not per crate.
+    log "cargo build -p client-wasm -p client-wasm-sqlite ${flags[*]} (wasm32; SQLite's C with clang)"
+    cargo build -p client-wasm -p client-wasm-sqlite --target wasm32-unknown-unknown "${flags[@]}" >&2
     local raw="$TARGET/wasm32-unknown-unknown/$profile/tessera_wasm.wasm"
     local sraw="$TARGET/wasm32-unknown-unknown/$profile/tessera_sqlite.wasm"
     local tmp

@@ -37,18 +37,15 @@ wasm-pack: wasm-pkg
 
 # The stores' conformance suites run in headless Chromium through wasm-bindgen-test-runner and
 # chromedriver (client-wasm/webdriver.json has the flags): the page's stores in client-wasm,
-# the SQLite store in a dedicated worker in client-wasm-sqlite (its own crate and wasm; the
-# SQLite C compile costs ~20 s of a cold run). The Node and browser suites use the
+# the SQLite store in a dedicated worker in client-wasm-sqlite (its own crate and wasm), in one
+# cargo invocation so both share one build of their dependencies. The Node and browser suites use the
 # package's dev-profile build (the same code; it reuses the conformance run's compiled
 # dependencies, where a release build costs ~6 min cold and wasm-opt ~80 s on a 2-core
 # machine); one suite file at a time, each with its own relay.
 test-wasm: relay-build wasm-setup
 	cd client-wasm && CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} \
 		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TESSERA_TOOLS)/bin/wasm-bindgen-test-runner \
-		cargo test -p client-wasm --target wasm32-unknown-unknown
-	cd client-wasm/sqlite-worker && CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} \
-		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TESSERA_TOOLS)/bin/wasm-bindgen-test-runner \
-		cargo test -p client-wasm-sqlite --target wasm32-unknown-unknown
+		cargo test -p client-wasm -p client-wasm-sqlite --target wasm32-unknown-unknown
 	WASM_DEV=1 client-wasm/build-pkg.sh
 	cargo build -p tessera-cli --bin tessera
 	node --experimental-websocket --test --test-concurrency=1 client-wasm/tests/node/ client-wasm/tests/browser/
@@ -56,8 +53,7 @@ test-wasm: relay-build wasm-setup
 # `make lint` runs it too.
 lint: lint-wasm
 lint-wasm: wasm-clang
-	cargo clippy -p client-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
-	cargo clippy -p client-wasm-sqlite --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p client-wasm -p client-wasm-sqlite --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 # Figures (not a test), on the optimized package as shipped: edit→visible between two browser
 # devices through the relay in workerd next to two native devices (bench/wasm-native), cold
