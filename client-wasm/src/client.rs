@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise};
-use sync_core::client::{ClientConfig, ClientStorageOp, Repo, StorageReply};
+use sync_core::client::{
+    ClientConfig, ClientStorageOp, Repo, SERVICE_WORKER_KEEPALIVE_MS, StorageReply,
+};
 use sync_core::protocol::{DocumentId, PeerId};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -63,7 +65,9 @@ impl Tessera {
             };
             // A fresh peer id per client: the relay tells concurrent sessions apart by it.
             let peer_id = PeerId::from(format!("tessera-web-{}", env::hex(&env::random::<8>())));
-            let repo = Repo::new(ClientConfig::new(peer_id, store.storage_id()));
+            let mut config = ClientConfig::new(peer_id, store.storage_id());
+            config.keepalive_ms = options.keepalive.then_some(SERVICE_WORKER_KEEPALIVE_MS);
+            let repo = Repo::new(config);
             let shared = Rc::new(Shared {
                 store,
                 relay: options.relay,

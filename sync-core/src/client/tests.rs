@@ -509,3 +509,5 @@ fn the_repo_lists_titles_and_parses_urls() {
     assert!(Repo::parse_url("automerge:nope").is_err());
     assert_eq!(Repo::summarize(s.doc_id(), &StoredDoc::default()).title, "");
 }
+
+mod keepalive;
