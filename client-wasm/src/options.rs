@@ -19,7 +19,7 @@ pub(crate) enum StorageChoice {
 }
 
 /// The options, checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) relay: Option<String>,
     pub(crate) token: Option<String>,

@@ -41,7 +41,8 @@ export type RelayCode =
 /** Every `TesseraError.code`: the relay's codes, and this client's own. */
 export type ErrorCode =
   | RelayCode | "bad_options" | "bad_url" | "bad_edit" | "edit_refused" | "not_loaded"
-  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed";
+  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed"
+  | "leader_lost" | "bad_tab_message";
 
 /** What every rejected promise and thrown error of this package is. */
 export interface TesseraError extends Error {
