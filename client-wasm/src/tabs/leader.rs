@@ -3,8 +3,10 @@
 //! follower's edit resolves only after the leader stored it), and pushes a copy of every page
 //! a follower opened (JSON and status) on every change.
 //!
-//! Closing hands over cleanly: new calls are answered `retry`, calls already running finish
-//! and are answered, then `resigned` tells the followers that nothing more will come.
+//! Closing hands over cleanly: new calls are answered `retry`, the client closes (its pages
+//! drain their writes; calls waiting on a page, like `synced`, end and are answered `retry`),
+//! calls still running finish and are answered, then `resigned` tells the followers that
+//! nothing more will come.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -158,11 +160,11 @@ impl Leader {
         match call {
             Call::Create { title } => {
                 let session = self.client.create(&title).await?;
-                Ok(self.serve(&session))
+                self.serve(&session)
             }
             Call::Find { url } => {
                 let session = self.client.find(parse(&url)?).await?;
-                Ok(self.serve(&session))
+                self.serve(&session)
             }
             Call::List => {
                 let rows = self.client.list().await?;
@@ -177,7 +179,7 @@ impl Leader {
             }
             Call::Apply { url, edit } => {
                 let session = self.client.find(parse(&url)?).await?;
-                self.serve(&session);
+                self.serve(&session)?;
                 let edit = js_sys::JSON::parse(&edit)
                     .map_err(|e| Error::BadEdit(crate::error::describe(&e)))?;
                 let edit: PageEdit = serde_wasm_bindgen::from_value(edit)
@@ -191,7 +193,7 @@ impl Leader {
             }
             Call::Synced { url } => {
                 let session = self.client.find(parse(&url)?).await?;
-                self.serve(&session);
+                self.serve(&session)?;
                 JsFuture::from(session.synced())
                     .await
                     .map_err(|e| Error::from_js(&e))?;
@@ -199,7 +201,7 @@ impl Leader {
             }
             Call::Online { url, online } => {
                 let session = self.client.find(parse(&url)?).await?;
-                self.serve(&session);
+                self.serve(&session)?;
                 session.input(if online {
                     ClientInput::GoOnline
                 } else {
@@ -216,14 +218,19 @@ impl Leader {
     }
 
     /// Pushes copies of this session's page from now on; its copy now.
-    fn serve(&self, session: &Rc<Session>) -> Outcome {
+    fn serve(&self, session: &Rc<Session>) -> Result<Outcome> {
         let doc = session.doc_id();
         let mut served = self.served.borrow_mut();
         served.retain(|_, s| !s.session.is_closed());
         let already = served
             .get(&doc)
             .is_some_and(|s| Rc::ptr_eq(&s.session, session));
-        if !already && served.len() < MAX_SERVED {
+        if !already && served.len() >= MAX_SERVED {
+            return Err(Error::BadTabMessage(format!(
+                "the other tabs have more than {MAX_SERVED} pages open"
+            )));
+        }
+        if !already {
             let (weak, me) = (Rc::downgrade(session), self.me.clone());
             let push = Closure::<dyn FnMut(JsValue)>::new(move |notice: JsValue| {
                 if let (Some(session), Some(me)) = (weak.upgrade(), me.upgrade()) {
@@ -242,11 +249,12 @@ impl Leader {
                 old.session.unsubscribe(old.listener);
             }
         }
-        Outcome::Page {
+        drop(served);
+        Ok(Outcome::Page {
             url: session.url(),
             json: session.to_json(),
             status: session.status(),
-        }
+        })
     }
 
     fn push(&self, session: &Session, event: PageEvent) {
@@ -259,7 +267,13 @@ impl Leader {
         });
     }
 
-    /// Stops taking calls, lets the running ones finish and answer, and tells the followers.
+    /// Answers every new call `retry` from now on.
+    pub(crate) fn stop_taking_calls(&self) {
+        self.closing.set(true);
+    }
+
+    /// Lets the running calls finish and answer, and tells the followers. Call it once the
+    /// client is closed: a call waiting on an open page could wait for ever.
     pub(crate) async fn resign(&self) {
         self.closing.set(true);
         if self.total.get() > 0 {

@@ -435,10 +435,13 @@ impl Hub {
                 leader,
                 _lock,
             } => {
+                if let Some(leader) = &leader {
+                    leader.stop_taking_calls();
+                }
+                let closed = client.close().await;
                 if let Some(leader) = leader {
                     leader.resign().await;
                 }
-                let closed = client.close().await;
                 drop(_lock);
                 closed
             }

@@ -64,12 +64,16 @@ test("two tabs share one database: an edit in either is stored once and seen by 
   const refused = await two.evaluate(() => p.insertText("nope", 0, "x").then(() => null, (e) => ({ typed: isTesseraError(e), code: e.code })));
   assert.deepEqual(refused, { typed: true, code: "edit_refused" }, "the leader's refusal keeps its code across tabs");
 
-  // Stored once: a tab opening the database alone later reads each edit once.
-  await two.evaluate(() => client.close());
+  // The leader closes while the follower waits in synced() (no relay: for ever): the close
+  // completes, and the follower takes over.
+  await two.evaluate(() => { window.waiting = p.synced(); });
   await one.evaluate(() => client.close());
+  await add(two, "from the follower, leading now");
+  await two.evaluate(() => client.close());
+  // Stored once: a tab opening the database alone later reads each edit once.
   const three = await open(context, site);
   await openIn(three, { name: "shared", url });
-  assert.deepEqual(await texts(three), ["from the leader", "from the follower", "from the leader again"]);
+  assert.deepEqual(await texts(three), ["from the leader", "from the follower", "from the leader again", "from the follower, leading now"]);
   await context.close();
 });
 
