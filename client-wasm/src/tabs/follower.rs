@@ -2,11 +2,8 @@
 //! their replies, keeps a copy of every page it opened (JSON and status, pushed by the leader
 //! on every change), and follows the leadership as it moves.
 //!
-//! A call is queued (no leader known yet, or the last one resigned), sent to a named leader,
-//! accepted by it (it started the call), or settled. When a different leader appears, or this
-//! context takes over, calls the old leader accepted but never answered settle as `Lost` (the
-//! hub resends those that are harmless to repeat and rejects the others with `leader_lost`);
-//! calls it never accepted were never started, and go to the new leader like queued ones.
+//! Which call goes where across changes of leader, and which is lost, is decided by the core's
+//! [`CallLedger`]; this file carries its messages and wakes the callers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -14,6 +11,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise};
 use sync_core::client::ClientStatus;
+use sync_core::client::handover::{CallLedger, Outgoing, Repeatable, Unanswered};
 use sync_core::protocol::DocumentId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -30,22 +28,24 @@ const MAX_PENDING: usize = 1024;
 #[derive(Debug)]
 pub(crate) enum Settled {
     Answered(Outcome),
-    /// The leader it went to vanished without answering: it may have been carried out.
+    /// A leader started it and vanished without answering: it may have been carried out.
     Lost,
-    /// It was never carried out (this context took over, or closed): run it again or fail.
-    NotRun,
+    /// It was never carried out, or is harmless to repeat: carry it out here, now leading.
+    Again,
     /// Refused here before it was sent.
     Refused(Error),
 }
 
-struct Pending {
-    call: Call,
-    /// The leader it was sent to; `None` while queued.
-    sent_to: Option<String>,
-    /// Whether that leader accepted it (started it).
-    accepted: bool,
+/// A caller waiting: where its ending goes, and how to wake it.
+struct Waiting {
     slot: Rc<RefCell<Option<Settled>>>,
     wake: Function,
+}
+
+impl Repeatable for Call {
+    fn repeatable(&self) -> bool {
+        self.may_resend()
+    }
 }
 
 /// A page's copy in a follower.
@@ -122,11 +122,11 @@ impl RemotePage {
 pub(crate) struct Follower {
     me: String,
     channel: Rc<Channel>,
-    leader: RefCell<Option<(String, String)>>,
-    next_seq: Cell<u64>,
-    pending: RefCell<BTreeMap<u64, Pending>>,
+    ledger: RefCell<CallLedger<Call>>,
+    waiting: RefCell<BTreeMap<u64, Waiting>>,
+    storage_id: RefCell<Option<String>>,
     pages: RefCell<BTreeMap<DocumentId, Weak<RemotePage>>>,
-    /// Waiting for the first leader to be known.
+    /// Waiting for a leader to be known.
     leader_waiters: RefCell<Vec<Function>>,
     /// Waiting for the leader to resign (or to be gone).
     resign_waiters: RefCell<Vec<Function>>,
@@ -138,9 +138,9 @@ impl Follower {
         let f = Rc::new(Self {
             me,
             channel,
-            leader: RefCell::new(None),
-            next_seq: Cell::new(0),
-            pending: RefCell::default(),
+            ledger: RefCell::new(CallLedger::new(MAX_PENDING)),
+            waiting: RefCell::default(),
+            storage_id: RefCell::default(),
             pages: RefCell::default(),
             leader_waiters: RefCell::default(),
             resign_waiters: RefCell::default(),
@@ -150,37 +150,25 @@ impl Follower {
         f
     }
 
-    /// The leader's storage id, once a leader is known.
+    /// The database's storage id, once a leader told it.
     pub(crate) fn storage_id(&self) -> Option<String> {
-        self.leader.borrow().as_ref().map(|(_, s)| s.clone())
+        self.storage_id.borrow().clone()
+    }
+
+    fn has_leader(&self) -> bool {
+        self.ledger.borrow().leader().is_some()
     }
 
     /// Settles once a leader is known (at once if one is).
     pub(crate) fn leader_known(&self) -> Promise {
-        let mut resolve = None;
-        let p = Promise::new(&mut |ok, _| resolve = Some(ok));
-        let resolve = resolve.expect("the Promise executor runs at once");
-        if self.leader.borrow().is_some() {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        } else {
-            self.leader_waiters.borrow_mut().push(resolve);
-        }
-        p
+        promise_unless(self.has_leader(), &self.leader_waiters)
     }
 
     /// Settles once the leader resigned (at once if none leads). The lock can reach the next
     /// context before the old leader's last messages do; its `resigned` comes after its last
     /// reply, so waiting for it tells answered calls from lost ones.
     pub(crate) fn leader_resigned(&self) -> Promise {
-        let mut resolve = None;
-        let p = Promise::new(&mut |ok, _| resolve = Some(ok));
-        let resolve = resolve.expect("the Promise executor runs at once");
-        if self.leader.borrow().is_none() {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        } else {
-            self.resign_waiters.borrow_mut().push(resolve);
-        }
-        p
+        promise_unless(!self.has_leader(), &self.resign_waiters)
     }
 
     /// Sends a call to the leader (or queues it until one is known) and waits for it to
@@ -189,40 +177,33 @@ impl Follower {
         if self.closed.get() {
             return Settled::Refused(Error::Closed);
         }
-        if self.pending.borrow().len() >= MAX_PENDING {
-            return Settled::Refused(Error::BadTabMessage(format!(
-                "more than {MAX_PENDING} calls wait for the leader tab"
-            )));
-        }
-        let seq = self.next_seq.get();
-        self.next_seq.set(seq + 1);
+        let (seq, send) = match self.ledger.borrow_mut().call(call) {
+            Ok(taken) => taken,
+            Err(full) => return Settled::Refused(Error::BadTabMessage(full.to_string())),
+        };
         let slot = Rc::new(RefCell::new(None));
         let mut wake = None;
         let woken = Promise::new(&mut |ok, _| wake = Some(ok));
-        let leader = self.leader.borrow().as_ref().map(|(id, _)| id.clone());
-        if let Some(to) = &leader {
-            self.send(seq, to, &call);
-        }
-        self.pending.borrow_mut().insert(
+        self.waiting.borrow_mut().insert(
             seq,
-            Pending {
-                call,
-                sent_to: leader,
-                accepted: false,
+            Waiting {
                 slot: slot.clone(),
                 wake: wake.expect("the Promise executor runs at once"),
             },
         );
+        if let Some(send) = send {
+            self.send(send);
+        }
         let _ = JsFuture::from(woken).await;
-        slot.take().unwrap_or(Settled::NotRun)
+        slot.take().unwrap_or(Settled::Again)
     }
 
-    fn send(&self, seq: u64, to: &str, call: &Call) {
+    fn send(&self, out: Outgoing<Call>) {
         self.channel.post(&TabMessage::Call {
             from: self.me.clone(),
-            to: to.to_owned(),
-            seq,
-            call: call.clone(),
+            to: out.to,
+            seq: out.seq,
+            call: out.call,
         });
     }
 
@@ -245,8 +226,7 @@ impl Follower {
         page
     }
 
-    /// The pages open here, to reopen after taking over.
-    pub(crate) fn open_pages(&self) -> Vec<DocumentId> {
+    fn open_pages(&self) -> Vec<DocumentId> {
         self.pages
             .borrow()
             .iter()
@@ -257,30 +237,15 @@ impl Follower {
 
     pub(crate) fn on_message(self: &Rc<Self>, m: TabMessage) {
         match m {
-            TabMessage::Leader { from, storage_id } => self.on_leader(from, storage_id),
+            TabMessage::Leader { from, storage_id } => self.on_leader(&from, storage_id),
             TabMessage::Resigned { from } => {
-                let mut leader = self.leader.borrow_mut();
-                if leader.as_ref().is_some_and(|(id, _)| *id == from) {
-                    *leader = None;
-                    // It answered all it received; what it did not receive goes to the next.
-                    for p in self.pending.borrow_mut().values_mut() {
-                        if p.sent_to.as_deref() == Some(&from) {
-                            p.sent_to = None;
-                            p.accepted = false;
-                        }
-                    }
-                }
-                drop(leader);
-                for w in std::mem::take(&mut *self.resign_waiters.borrow_mut()) {
-                    let _ = w.call0(&JsValue::UNDEFINED);
+                self.ledger.borrow_mut().on_resigned(&from);
+                if !self.has_leader() {
+                    wake_all(&self.resign_waiters);
                 }
             }
             TabMessage::Accepted { from, to, seq } if to == self.me => {
-                if let Some(p) = self.pending.borrow_mut().get_mut(&seq)
-                    && p.sent_to.as_deref() == Some(&from)
-                {
-                    p.accepted = true;
-                }
+                self.ledger.borrow_mut().on_accepted(&from, seq);
             }
             TabMessage::Reply {
                 from,
@@ -288,23 +253,12 @@ impl Follower {
                 seq,
                 outcome,
             } if to == self.me => {
-                let mine = self
-                    .pending
-                    .borrow()
-                    .get(&seq)
-                    .is_some_and(|p| p.sent_to.as_deref() == Some(&from));
-                if !mine {
-                    return;
-                }
                 if outcome == Outcome::Retry {
                     // The leader is closing; the call waits for the next one.
-                    if let Some(p) = self.pending.borrow_mut().get_mut(&seq) {
-                        p.sent_to = None;
-                        p.accepted = false;
-                    }
-                    return;
+                    self.ledger.borrow_mut().on_retry(&from, seq);
+                } else if self.ledger.borrow_mut().on_answer(&from, seq) {
+                    self.settle(seq, Settled::Answered(outcome));
                 }
-                self.settle(seq, Settled::Answered(outcome));
             }
             TabMessage::Page {
                 from,
@@ -313,7 +267,7 @@ impl Follower {
                 status,
                 event,
             } => {
-                if !self.is_leader(&from) {
+                if self.ledger.borrow().leader() != Some(from.as_str()) {
                     return;
                 }
                 let Ok(doc) = DocumentId::parse_url_or_id(&url) else {
@@ -324,7 +278,7 @@ impl Follower {
                     page.update(json, status, Some(event));
                 }
             }
-            // Calls and hellos are for the leader; replies to others are not ours.
+            // Calls and hellos are for the leader; the rest is addressed to other contexts.
             TabMessage::Hello { .. }
             | TabMessage::Call { .. }
             | TabMessage::Accepted { .. }
@@ -332,87 +286,76 @@ impl Follower {
         }
     }
 
-    fn is_leader(&self, id: &str) -> bool {
-        self.leader.borrow().as_ref().is_some_and(|(l, _)| l == id)
-    }
-
-    fn on_leader(self: &Rc<Self>, from: String, storage_id: String) {
-        if self.is_leader(&from) {
+    fn on_leader(self: &Rc<Self>, from: &str, storage_id: String) {
+        if self.ledger.borrow().leader() == Some(from) {
             return;
         }
-        let old = self
-            .leader
-            .replace(Some((from.clone(), storage_id)))
-            .map(|(id, _)| id);
-        // Calls the old leader started and never answered: lost. Calls it never started, and
-        // queued ones: to the new one.
-        let mut lost = Vec::new();
-        let mut resend = Vec::new();
-        for (seq, p) in self.pending.borrow_mut().iter_mut() {
-            if p.sent_to.as_ref() == Some(&from) {
-                continue;
-            }
-            if p.sent_to.is_some() && p.accepted {
-                lost.push(*seq);
-            } else {
-                p.sent_to = Some(from.clone());
-                p.accepted = false;
-                resend.push((*seq, p.call.clone()));
-            }
-        }
-        for seq in lost {
+        self.storage_id.replace(Some(storage_id));
+        let handover = self.ledger.borrow_mut().on_leader(from);
+        for seq in handover.lost {
             self.settle(seq, Settled::Lost);
         }
-        for (seq, call) in resend {
-            self.send(seq, &from, &call);
+        for send in handover.send {
+            self.send(send);
         }
-        for w in std::mem::take(&mut *self.leader_waiters.borrow_mut()) {
-            let _ = w.call0(&JsValue::UNDEFINED);
-        }
-        // The new leader may not have this context's pages open: ask for them, which also
-        // brings their copies up to date.
-        if old.is_some() {
-            for doc in self.open_pages() {
-                let me = self.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let url = doc.to_url();
-                    if let Settled::Answered(Outcome::Page { json, status, .. }) =
-                        me.call(Call::Find { url }).await
-                    {
-                        let page = me.pages.borrow().get(&doc).and_then(Weak::upgrade);
-                        if let Some(page) = page {
-                            page.update(json, status, None);
-                        }
+        wake_all(&self.leader_waiters);
+        // A new leader may not have this context's pages open: ask for them, which also
+        // brings their copies up to date and has it push them from now on.
+        for doc in self.open_pages() {
+            let me = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let url = doc.to_url();
+                if let Settled::Answered(Outcome::Page { json, status, .. }) =
+                    me.call(Call::Find { url }).await
+                {
+                    let page = me.pages.borrow().get(&doc).and_then(Weak::upgrade);
+                    if let Some(page) = page {
+                        page.update(json, status, None);
                     }
-                });
-            }
+                }
+            });
         }
     }
 
     fn settle(&self, seq: u64, how: Settled) {
-        let Some(p) = self.pending.borrow_mut().remove(&seq) else {
+        let Some(w) = self.waiting.borrow_mut().remove(&seq) else {
             return;
         };
-        p.slot.replace(Some(how));
-        let _ = p.wake.call0(&JsValue::UNDEFINED);
+        w.slot.replace(Some(how));
+        let _ = w.wake.call0(&JsValue::UNDEFINED);
     }
 
-    /// This context took over (or closed): every waiting call settles, those a leader started
-    /// as `Lost`, the others as `NotRun`.
+    /// This context took over (or closed): every waiting call settles as the ledger says.
     pub(crate) fn stop(&self) {
         self.closed.set(true);
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        for (_, p) in pending {
-            let how = if p.accepted {
-                Settled::Lost
-            } else {
-                Settled::NotRun
+        let ends = self.ledger.borrow_mut().stop();
+        for (seq, how) in ends {
+            let how = match how {
+                Unanswered::Lost => Settled::Lost,
+                Unanswered::Again => Settled::Again,
             };
-            p.slot.replace(Some(how));
-            let _ = p.wake.call0(&JsValue::UNDEFINED);
+            self.settle(seq, how);
         }
-        for w in std::mem::take(&mut *self.leader_waiters.borrow_mut()) {
-            let _ = w.call0(&JsValue::UNDEFINED);
-        }
+        wake_all(&self.leader_waiters);
+        wake_all(&self.resign_waiters);
+    }
+}
+
+/// A promise that settles at once if `now`, else when `waiters` are woken.
+fn promise_unless(now: bool, waiters: &RefCell<Vec<Function>>) -> Promise {
+    let mut resolve = None;
+    let p = Promise::new(&mut |ok, _| resolve = Some(ok));
+    let resolve = resolve.expect("the Promise executor runs at once");
+    if now {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    } else {
+        waiters.borrow_mut().push(resolve);
+    }
+    p
+}
+
+fn wake_all(waiters: &RefCell<Vec<Function>>) {
+    for w in std::mem::take(&mut *waiters.borrow_mut()) {
+        let _ = w.call0(&JsValue::UNDEFINED);
     }
 }

@@ -8,8 +8,10 @@
 //! `BroadcastChannel` ([`channel`], messages in [`wire`]), and read pages from copies the
 //! leader pushes on every change. When the leader closes or its context dies, the browser
 //! hands the lock to a follower, which opens the store and takes over: its pages move to its
-//! own sessions with their listeners, and calls the old leader never answered are resent if
-//! they are harmless to repeat, or rejected with `leader_lost` if not (an edit, a create).
+//! own sessions with their listeners. Calls are acknowledged when started; the core's
+//! [`CallLedger`](sync_core::client::handover::CallLedger) decides which unanswered call goes
+//! to the next leader and which (an edit or a create started by a leader that died) rejects
+//! with `leader_lost`.
 //!
 //! A [`Hub`] is one context's side of this: which role it has now, and the calls of
 //! `Tessera` routed by role. A store only this context can see (memory), or a context without
@@ -281,19 +283,18 @@ impl Hub {
         }
     }
 
-    /// A follower's call with the resend rule: `Ok(None)` means "look at the role again"
-    /// (the call was not carried out, or was lost and is harmless to repeat).
+    /// A follower's call: `Ok(None)` means "look at the role again" (this context took over
+    /// before the call was carried out, or it is harmless to repeat).
     pub(crate) async fn call(&self, follower: &Follower, call: Call) -> Result<Option<Outcome>> {
-        let may_resend = call.may_resend();
         match follower.call(call).await {
             Settled::Answered(Outcome::Failed { code, message }) => {
                 Err(Error::from_code(&code, message))
             }
             Settled::Answered(outcome) => Ok(Some(outcome)),
-            Settled::Lost if !may_resend => Err(Error::LeaderLost(
+            Settled::Lost => Err(Error::LeaderLost(
                 "re-read the page before repeating the call".into(),
             )),
-            Settled::Lost | Settled::NotRun => Ok(None),
+            Settled::Again => Ok(None),
             Settled::Refused(e) => Err(e),
         }
     }

@@ -151,9 +151,8 @@ pub(crate) enum PageEvent {
 }
 
 impl Call {
-    /// Whether sending the call again, after a leader vanished without answering it, is
-    /// harmless. An edit or a create might have been carried out before the leader died, and
-    /// doing it twice would duplicate it, so those reject with `leader_lost` instead.
+    /// Whether carrying the call out twice is harmless (the core's `Repeatable`). An edit or
+    /// a create would be duplicated.
     pub(crate) fn may_resend(&self) -> bool {
         !matches!(self, Self::Create { .. } | Self::Apply { .. })
     }

@@ -35,6 +35,7 @@ mod connection;
 mod doc_sync;
 mod durability;
 mod exchange;
+pub mod handover;
 mod io;
 mod repo;
 mod rng;
