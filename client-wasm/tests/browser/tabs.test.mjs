@@ -3,8 +3,9 @@
 // first tab leads and the second is served by it; an edit in either is stored once and seen
 // by both; closing or killing the leader hands the database to the follower, which keeps
 // editing and syncing; edits survive a reload and a killed tab; an edit in flight when the
-// leader dies is stored once or rejected with `leader_lost`, never doubled; and a malformed
-// message from another tab gets a typed refusal.
+// leader dies is stored once or rejected with `leader_lost`, never doubled; a follower that
+// does not take over follows the new leader; and a malformed message from another tab gets a
+// typed refusal.
 // Run: node --experimental-websocket --test client-wasm/tests/browser/tabs.test.mjs
 // (after `make relay-build`, `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli`).
 import assert from "node:assert/strict";
@@ -158,6 +159,26 @@ test("edits survive a reload and a killed tab; edits in flight when the leader d
   const four = await open(context, site);
   await openIn(four, { name: "crash", url });
   assert.deepEqual(await texts(four), [...after, "stored, then this tab was killed"]);
+  await context.close();
+});
+
+test("with three tabs, the follower that does not take over follows the new leader", async () => {
+  const context = await browser.newContext();
+  const [one, two, three] = [await open(context, site), await open(context, site), await open(context, site)];
+  const url = await openIn(one, { name: "three" });
+  await openIn(two, { name: "three", url });
+  await openIn(three, { name: "three", url });
+  await add(two, "from two");
+  await add(three, "from three");
+  const crashed = new Promise((r) => one.once("crash", r));
+  (await context.newCDPSession(one)).send("Page.crash").catch(() => {});
+  await crashed;
+  // One of the two takes over; the other's calls and copies move to it.
+  await add(two, "two, after the crash");
+  await add(three, "three, after the crash");
+  const want = ["from two", "from three", "two, after the crash", "three, after the crash"];
+  await until("both tabs see every edit", async () =>
+    JSON.stringify(await texts(two)) === JSON.stringify(want) && JSON.stringify(await texts(three)) === JSON.stringify(want));
   await context.close();
 });
 
