@@ -3,7 +3,8 @@
 #   make wasm-pack     wasm-pkg, then `npm pack` the package into client-wasm/pkg/*.tgz
 #   make test-wasm     the stores' conformance suites in headless Chromium (IndexedDB and memory in
 #                      a page, SQLite on OPFS in a dedicated worker), then the Node suite and the
-#                      Chromium suites against the relay in workerd
+#                      Chromium suites against the relay in workerd (devices, workers, the SQLite
+#                      store, tabs sharing a database, the service worker's keepalive)
 #   make lint-wasm     clippy for wasm32 (the crate is empty natively)
 #   make bench-wasm    browser figures next to the native client's, and the bundle size
 #   make wasm-setup    Debian's chromium and chromium-driver, wasm-clang; playwright-core and

@@ -23,15 +23,49 @@ pub(crate) enum StorageChoice {
     },
     Sqlite {
         name: String,
-    },
-    /// No type given: SQLite where this context can run it, else IndexedDB, else memory.
-    Best {
-        name: String,
+        /// Chosen as the default: if the worker finds no OPFS sync access handles after all,
+        /// the database is opened in IndexedDB instead.
+        or_indexeddb: bool,
     },
 }
 
+impl StorageChoice {
+    /// The default when no type is given: SQLite where this context can start its worker,
+    /// else IndexedDB, else (Node) memory.
+    fn best(name: String) -> Self {
+        if crate::store::sqlite_can_run() {
+            Self::Sqlite {
+                name,
+                or_indexeddb: true,
+            }
+        } else if crate::store::indexeddb_available() {
+            Self::IndexedDb { name }
+        } else {
+            Self::Memory
+        }
+    }
+
+    /// What the contexts sharing this database call it (tabs, locks); `None` for a store
+    /// only this context can see.
+    pub(crate) fn shared_key(&self) -> Option<String> {
+        match self {
+            Self::Memory => None,
+            Self::IndexedDb { name } => Some(format!("indexeddb:{name}")),
+            Self::Sqlite { name, .. } => Some(format!("sqlite:{name}")),
+        }
+    }
+
+    /// The database's name (the memory store has none).
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Memory => "memory",
+            Self::IndexedDb { name } | Self::Sqlite { name, .. } => name,
+        }
+    }
+}
+
 /// The options, checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) relay: Option<String>,
     pub(crate) token: Option<String>,
@@ -39,6 +73,8 @@ pub(crate) struct Options {
     pub(crate) storage: StorageChoice,
     pub(crate) web_socket: Option<Function>,
     pub(crate) online: bool,
+    /// Whether connections send a keepalive frame when quiet (see `env::in_service_worker`).
+    pub(crate) keepalive: bool,
 }
 
 impl Options {
@@ -63,6 +99,12 @@ impl Options {
                 .as_bool()
                 .ok_or_else(|| Error::BadOptions("online must be a boolean".into()))?,
         };
+        let keepalive = match get(js, "keepalive")? {
+            None => crate::env::in_service_worker(),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| Error::BadOptions("keepalive must be a boolean".into()))?,
+        };
         Ok(Self {
             relay,
             token: string(js, "token", MAX_TOKEN)?,
@@ -70,15 +112,14 @@ impl Options {
             storage,
             web_socket: function(js, "WebSocket")?,
             online,
+            keepalive,
         })
     }
 }
 
 fn storage(s: Option<JsValue>) -> Result<StorageChoice> {
     let Some(s) = s else {
-        return Ok(StorageChoice::Best {
-            name: DEFAULT_NAME.into(),
-        });
+        return Ok(StorageChoice::best(DEFAULT_NAME.into()));
     };
     if !s.is_object() {
         return Err(Error::BadOptions("storage must be an object".into()));
@@ -95,8 +136,11 @@ fn storage(s: Option<JsValue>) -> Result<StorageChoice> {
         return Err(Error::BadOptions("storage.name is empty".into()));
     }
     Ok(match kind.as_deref() {
-        None => StorageChoice::Best { name },
-        Some("sqlite") => StorageChoice::Sqlite { name },
+        None => StorageChoice::best(name),
+        Some("sqlite") => StorageChoice::Sqlite {
+            name,
+            or_indexeddb: false,
+        },
         Some("indexeddb") => StorageChoice::IndexedDb { name },
         Some("memory") => StorageChoice::Memory,
         Some(other) => {

@@ -4,7 +4,8 @@
 //!
 //! Which store: SQLite on OPFS in a dedicated worker ([`SqliteStore`]) wherever this context
 //! can start one, IndexedDB elsewhere (service workers, insecure pages), memory in Node or
-//! when asked; [`Store::open`] picks for [`StorageChoice::Best`].
+//! when asked (the default is resolved by `options`, with [`sqlite_can_run`] and
+//! [`indexeddb_available`]).
 
 mod idb;
 mod idb_request;
@@ -21,8 +22,9 @@ use crate::error::Error;
 use crate::options::StorageChoice;
 
 pub(crate) use idb::IdbStore;
+pub(crate) use idb::available as indexeddb_available;
 pub(crate) use memory::MemoryStore;
-pub(crate) use sqlite::{MAX_NAME as MAX_SQLITE_NAME, SqliteStore};
+pub(crate) use sqlite::{MAX_NAME as MAX_SQLITE_NAME, SqliteStore, can_run as sqlite_can_run};
 
 /// One local store.
 #[derive(Debug)]
@@ -36,41 +38,24 @@ pub(crate) enum Store {
 }
 
 impl Store {
-    /// Opens the chosen store. For [`StorageChoice::Best`]: SQLite if this context can start
-    /// its worker and the worker finds OPFS sync access handles, else IndexedDB if there is
-    /// one, else memory. Only "cannot run here" moves on to the next store; a busy or failing
-    /// SQLite database is an error, never a silent switch to another store.
+    /// Opens the chosen store. Only "cannot run here" moves on to another store (a default
+    /// SQLite choice whose worker finds no OPFS sync access handles): a busy or failing
+    /// database is an error, never a silent switch to another store.
     pub(crate) async fn open(choice: &StorageChoice) -> crate::error::Result<Self> {
         match choice {
             StorageChoice::Memory => Ok(Self::Memory(MemoryStore::new())),
             StorageChoice::IndexedDb { name } => Ok(Self::IndexedDb(IdbStore::open(name).await?)),
-            StorageChoice::Sqlite { name } => Ok(Self::Sqlite(SqliteStore::open(name).await?)),
-            StorageChoice::Best { name } => {
-                if sqlite::can_run() {
-                    match SqliteStore::open(name).await {
-                        Ok(store) => return Ok(Self::Sqlite(store)),
-                        Err(Error::StorageUnavailable(_)) => {}
-                        Err(e) => return Err(e),
-                    }
+            StorageChoice::Sqlite { name, or_indexeddb } => match SqliteStore::open(name).await {
+                Ok(store) => Ok(Self::Sqlite(store)),
+                Err(Error::StorageUnavailable(_)) if *or_indexeddb => {
+                    Ok(Self::IndexedDb(IdbStore::open(name).await?))
                 }
-                if idb::available() {
-                    return Ok(Self::IndexedDb(IdbStore::open(name).await?));
-                }
-                Ok(Self::Memory(MemoryStore::new()))
-            }
+                Err(e) => Err(e),
+            },
         }
     }
 
-    /// Which store this is, as `Tessera.storageType` reports it.
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Self::Memory(_) => "memory",
-            Self::IndexedDb(_) => "indexeddb",
-            Self::Sqlite(_) => "sqlite",
-        }
-    }
-
-    /// The id of this store, stable for as long as the store's data lives: the relay keys
+    /// The id of this store, made by the store with its kind's prefix (see [`kind_of`]), stable for as long as the store's data lives: the relay keys
     /// its sync state with this client by it.
     pub(crate) fn storage_id(&self) -> StorageId {
         match self {
@@ -97,5 +82,17 @@ impl Store {
             Self::IndexedDb(s) => s.close().await,
             Self::Sqlite(s) => s.close().await,
         }
+    }
+}
+
+/// Which kind of store made a storage id: each store prefixes the ids it makes (`sqlite-`,
+/// `idb-`, `mem-`), so a tab served by another learns the store from the id it is given.
+pub(crate) fn kind_of(storage_id: &str) -> &'static str {
+    if storage_id.starts_with("sqlite-") {
+        "sqlite"
+    } else if storage_id.starts_with("idb-") {
+        "indexeddb"
+    } else {
+        "memory"
     }
 }

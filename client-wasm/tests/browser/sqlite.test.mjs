@@ -1,16 +1,20 @@
 // The SQLite store (SQLite on OPFS through the sahpool VFS, in a dedicated worker) through the
 // package's `web` build in headless Debian Chromium (playwright-core): it is the default in a
-// page, keeps pages across a reload and a killed tab, lets one tab at a time write a database
-// (a killed writer lets the next one in with nothing lost), syncs through the relay in workerd
-// to what the `tessera` CLI shows, and where no dedicated worker can run (a service worker)
-// the default is IndexedDB.
+// page, keeps pages across a reload and a killed tab, is shared by tabs through the leading
+// tab (a killed leader hands it to the next with nothing lost, and a second SQLite worker
+// cannot open it behind the leader's back), syncs through the relay in workerd to what the
+// `tessera` CLI shows, and where no dedicated worker can run (a service worker) the default is
+// IndexedDB.
 // Run: node --test client-wasm/tests/browser/sqlite.test.mjs (after `make relay-build`,
 // `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+
 import { device, launch, open, scratch, serve } from "../support/browser.mjs";
-import { cli, startRelay, token } from "../support/relay.mjs";
+import { cli, root, startRelay, token } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
 before(async () => {
@@ -23,6 +27,15 @@ after(async () => {
   relay?.stop();
   tmp?.remove();
 });
+
+/** The package's SQLite worker script, as served (wasm-bindgen names its directory by a hash). */
+function workerScript() {
+  const web = join(root, "client-wasm/pkg/web");
+  const find = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? find(join(dir, e.name)) : e.name === "sqlite_worker.js" ? [join(dir, e.name)] : []);
+  const [script] = find(join(web, "snippets"));
+  return "/pkg/web/" + relative(web, script);
+}
 
 /** Kills the tab's renderer (no unload, no close): a crash. */
 async function crash(context, page) {
@@ -79,40 +92,48 @@ test("SQLite is the default in a page and keeps pages across reopening, a reload
   await context.close();
 });
 
-test("one tab at a time writes a SQLite database; a killed writer lets the next in with nothing lost", async () => {
+test("tabs share one SQLite database through the leading tab; killing it hands the database over with nothing lost", async () => {
   const context = await browser.newContext();
   const [one, two] = [await open(context, site), await open(context, site)];
-  const url = await one.evaluate(async () => {
+  const openIn = (tab, url) => tab.evaluate(async (url) => {
     window.client = await Tessera.open({ storage: { type: "sqlite", name: "tabs" } });
-    window.page1 = await client.create("from tab one");
-    return page1.url;
-  });
-  const tryOpen = () => two.evaluate(() => Tessera.open({ storage: { type: "sqlite", name: "tabs" } })
-    .then((t) => { window.client = t; return { type: t.storageType }; }, (e) => ({ typed: isTesseraError(e), code: e.code })));
-  assert.deepEqual(await tryOpen(), { typed: true, code: "store_busy" });
-  // Another name is another database, free to open.
-  const other = await two.evaluate(() => Tessera.open({ storage: { type: "sqlite", name: "tabs-other" } }).then(async (t) => { await t.close(); return t.storageType; }));
-  assert.equal(other, "sqlite");
-
-  await one.evaluate(async () => { await page1.addBlock({ kind: "todo" }, "saved before the crash"); });
-  await crash(context, one);
-  assert.deepEqual(await tryOpen(), { type: "sqlite" }, "the killed tab's lock and OPFS handles are released");
-  const seen = await two.evaluate(async (url) => {
-    const p = await client.find(url);
-    await p.addBlock({ kind: "paragraph" }, "from tab two");
-    const json = p.toJSON();
-    await client.close();
-    return json;
+    window.p = url ? await client.find(url) : await client.create("shared by tabs");
+    return { url: p.url, type: client.storageType, id: client.storageId };
   }, url);
-  assert.equal(seen.title, "from tab one");
-  assert.deepEqual(seen.blocks.map((b) => b.text), ["saved before the crash", "from tab two"]);
+  const add = (tab, text) => tab.evaluate((text) => p.addBlock({ kind: "paragraph" }, text).then(() => p.toJSON().blocks.map((b) => b.text)), text);
+  const leader = await openIn(one);
+  await add(one, "from the leader");
+  const follower = await openIn(two, leader.url);
+  assert.deepEqual(follower, { ...leader, type: "sqlite" }, "the follower is served the leader's SQLite database");
+  assert.deepEqual(await add(two, "from the follower"), ["from the leader", "from the follower"]);
+
+  // The leader's store is single-writer on its own too: a second SQLite worker asking for the
+  // same database (what a tab of another version, bypassing the tabs' lock, would do) is
+  // refused, because the leader's worker holds every OPFS access handle of it.
+  const rogue = await two.evaluate(async (script) => {
+    const worker = new Worker(script, { type: "module" });
+    const answer = await new Promise((ok) => {
+      worker.onmessage = (e) => ok(e.data);
+      worker.onerror = (e) => ok({ error: e.message });
+      worker.postMessage({ id: 1, kind: "open", name: "tabs", freshId: "rogue" });
+    });
+    worker.terminate();
+    return answer;
+  }, workerScript());
+  assert.equal(rogue.ok, false, JSON.stringify(rogue));
+  assert.equal(rogue.code, "busy", rogue.message);
+
+  await crash(context, one);
+  // The follower takes over: it opens the database (the killed tab's lock and OPFS handles
+  // are released by the browser) and keeps editing.
+  assert.deepEqual(await add(two, "after the leader died"), ["from the leader", "from the follower", "after the leader died"]);
+  await two.evaluate(() => client.close());
 
   const three = await open(context, site);
-  const reread = await three.evaluate(async (url) => {
-    const t = await Tessera.open({ storage: { type: "sqlite", name: "tabs" } });
-    return (await t.find(url)).toJSON().blocks.map((b) => b.text);
-  }, url);
-  assert.deepEqual(reread, ["saved before the crash", "from tab two"], "closing released the database to a third tab");
+  const reread = await openIn(three, leader.url);
+  assert.equal(reread.id, leader.id);
+  assert.deepEqual(await three.evaluate(() => p.toJSON().blocks.map((b) => b.text)),
+    ["from the leader", "from the follower", "after the leader died"], "each edit stored once");
   await context.close();
 });
 
