@@ -26,7 +26,7 @@ help:
 	@echo "  make test          every test (core, relay in workerd, client, interop)"
 	@echo "  make lint          cargo fmt --check and clippy -D warnings"
 	@echo "  make setup         the wasm32 target"
-	@echo "  make wasm-check    builds sync-core for wasm32-unknown-unknown"
+	@echo "  make wasm-check    builds sync-core and the browser client (with its SQLite worker) for wasm32"
 	@echo "Parts of the tests"
 	@echo "  make test-core     sync-core: unit, golden wire, decoder and the seeded simulator"
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
@@ -67,10 +67,12 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p relay-e2e $(RELAY_SUITES) -- -D warnings
 
-# sync-core must build for the browser and workerd with no platform dependencies.
-wasm-check: setup
+# sync-core must build for the browser and workerd with no platform dependencies. The browser
+# client is built with its SQLite worker, in one invocation as mk/wasm.mk does, so the test
+# and package builds reuse these dependencies.
+wasm-check: setup wasm-clang
 	cargo build -p sync-core --target wasm32-unknown-unknown
-	cargo build -p client-wasm --target wasm32-unknown-unknown
+	cargo build -p client-wasm -p client-wasm-sqlite --target wasm32-unknown-unknown
 
 # The core's unit tests, golden wire fixtures, decoder stress tests and the seeded simulator
 # (1,000 scenarios with faults; TESSERA_SIM_SCENARIOS overrides).
