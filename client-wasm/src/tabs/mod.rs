@@ -22,6 +22,7 @@ mod channel;
 mod follower;
 mod leader;
 mod lock;
+mod read;
 mod remote_page;
 mod wire;
 
