@@ -59,6 +59,18 @@ pub struct RoomConfig {
     pub max_pending_bytes: usize,
     /// `retryAfterMs` for a refusal because a queue of the room is full.
     pub queue_retry_ms: u64,
+    /// Changes held because a dep has not arrived yet, for the whole room. Past it the sender
+    /// gets `rate_limited` (their bytes also count against the pending bounds above).
+    pub max_waiting_changes: usize,
+    /// Change bytes sent to one peer per round trip: a big answer (a first sync without a
+    /// snapshot) goes out in batches, one each time the peer answers, so the room never holds
+    /// all of it encoded at once.
+    pub max_send_bytes: usize,
+    /// The snapshot is refreshed only while the document has at most this many changes:
+    /// refreshing loads it into automerge (about 1 KB of memory per change with automerge
+    /// 0.12), and the refresh must fit in the isolate next to the room. Larger documents first
+    /// sync from their changes.
+    pub snapshot_max_changes: usize,
 }
 
 impl Default for RoomConfig {
@@ -87,6 +99,9 @@ impl Default for RoomConfig {
             max_pending_bytes_per_peer: 8 * 1024 * 1024,
             max_pending_bytes: 16 * 1024 * 1024,
             queue_retry_ms: 1_000,
+            max_waiting_changes: 10_000,
+            max_send_bytes: 2 * 1024 * 1024,
+            snapshot_max_changes: 30_000,
         }
     }
 }

@@ -260,7 +260,7 @@ impl Sim {
                 c.sync.stopped(),
             ));
         }
-        let relay_heads = self.relay.doc_mut().get_heads();
+        let relay_heads = self.relay.heads();
         s.push_str(&format!("relay heads={relay_heads:?}\n"));
         for (i, c) in self.clients.iter_mut().enumerate() {
             let doc = c.sync.page_mut_for_read().doc_mut();
@@ -271,10 +271,7 @@ impl Sim {
                 .collect();
             let missing = doc.get_missing_deps(&[]);
             let n = doc.get_changes(&[]).len();
-            let relay_has: Vec<bool> = heads
-                .iter()
-                .map(|h| self.relay.doc_mut().get_change_by_hash(h).is_some())
-                .collect();
+            let relay_has: Vec<bool> = heads.iter().map(|h| self.relay.has_change(h)).collect();
             s.push_str(&format!(
                 "client {i}: changes={n} has_relay_heads={has_relay:?} missing_deps={missing:?} \
                  relay_has_mine={relay_has:?} conn={:?} timer={:?} now={}\n",
@@ -293,7 +290,7 @@ impl Sim {
     pub(crate) fn assert_converged(&mut self) -> String {
         let url = self.doc_id.to_url();
         let relay_heads = {
-            let mut h = self.relay.doc_mut().get_heads();
+            let mut h = self.relay.durable_heads();
             h.sort();
             h
         };

@@ -1,17 +1,18 @@
 //! `RelayRoom`: the relay's state machine for one document.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use automerge::sync::{self, SyncDoc};
-use automerge::{AutoCommit, ChangeHash};
+use automerge::ChangeHash;
+use automerge::sync;
 
 use super::config::RoomConfig;
+use super::graph::{ChangeGraph, Outgoing, ParsedChange};
 use super::io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
 };
 use super::metrics::Metrics;
 use super::peer::{Peer, Remote};
-use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
+use super::persistence::{Compaction, Incoming, LogState, PendingChunk, SnapshotCache, WriteBatch};
 use super::rate::FrameRates;
 use crate::framing::frames_for;
 use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
@@ -25,21 +26,34 @@ mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod restore;
+mod snapshot;
 
 /// The relay's state machine for one document: peers, their sync states, authorization,
-/// persistence (persist before ack, compaction) and quota accounting. It does no IO: feed it
+/// persistence (persist before ack, snapshots) and quota accounting. It does no IO: feed it
 /// [`RoomInput`]s with the current time and carry out the [`RoomOutput`]s it returns, in order.
 #[derive(Debug)]
 pub struct RelayRoom {
     config: RoomConfig,
     doc_id: DocumentId,
     phase: Phase,
-    doc: AutoCommit,
+    /// Every admitted change; never a materialized document.
+    graph: ChangeGraph,
+    /// How many changes (a prefix of the graph) are durable, and that prefix's heads.
+    durable: u32,
+    durable_heads: BTreeSet<u32>,
+    /// The first-sync snapshot, if there is one, and the one being stored.
+    snapshot: Option<SnapshotCache>,
+    refreshing: Option<SnapshotCache>,
     peers: BTreeMap<ConnId, Peer>,
     /// Frames that arrived before the document was loaded, replayed once it is.
     early_frames: Vec<(ConnId, Vec<u8>)>,
-    /// Chunks received but not yet durable, oldest first.
-    pending: Vec<PendingChunk>,
+    /// Changes whose deps are all known or ahead of them here, waiting for quota budget.
+    incoming: VecDeque<Incoming>,
+    /// Changes with a dep the room has not seen yet (bounded by `max_waiting_changes`).
+    waiting: Vec<Incoming>,
+    /// Admitted (in the graph, forwarded) but not yet durable, oldest first.
+    pending: VecDeque<PendingChunk>,
     writing: Option<WriteBatch>,
     log: LogState,
     compaction: Compaction,
@@ -81,10 +95,16 @@ impl RelayRoom {
             config,
             doc_id,
             phase: Phase::Ready,
-            doc: AutoCommit::new(),
+            graph: ChangeGraph::default(),
+            durable: 0,
+            durable_heads: BTreeSet::new(),
+            snapshot: None,
+            refreshing: None,
             peers: BTreeMap::new(),
             early_frames: Vec::new(),
-            pending: Vec::new(),
+            incoming: VecDeque::new(),
+            waiting: Vec::new(),
+            pending: VecDeque::new(),
             writing: None,
             log: LogState::default(),
             compaction: Compaction::default(),
@@ -112,17 +132,50 @@ impl RelayRoom {
         self.doc_id
     }
 
-    /// The materialized document (for the snapshot endpoint and tests).
-    pub fn doc_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
+    /// The heads of every change the room holds (durable or not), sorted.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.graph.heads()
     }
 
-    /// The snapshot endpoint's ETag: a digest of the document's heads, so it changes exactly
-    /// when the document does, and stays the same across restarts and builds.
-    pub fn snapshot_etag(&mut self) -> String {
+    /// The heads of the durable changes, sorted: what an `ack` reports.
+    pub fn durable_heads(&self) -> Vec<ChangeHash> {
+        let mut heads: Vec<ChangeHash> = self
+            .durable_heads
+            .iter()
+            .map(|i| self.graph.hash(*i))
+            .collect();
+        heads.sort();
+        heads
+    }
+
+    /// Whether the room holds this change.
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.graph.contains(hash)
+    }
+
+    /// How many changes the room holds.
+    pub fn change_count(&self) -> usize {
+        self.graph.len()
+    }
+
+    /// The durable document as bytes `Automerge::load` reads: the snapshot plus the changes
+    /// after it, or all changes when there is no snapshot. Built from stored bytes; nothing is
+    /// materialized.
+    pub fn document(&self) -> Vec<u8> {
+        let (mut out, from) = match &self.snapshot {
+            Some(s) => (s.bytes.clone(), s.covers),
+            None => (Vec::new(), 0),
+        };
+        out.extend(self.graph.concat(from..self.durable));
+        out
+    }
+
+    /// The snapshot endpoint's ETag: a digest of the durable heads, so it changes exactly
+    /// when the served document does, and stays the same across restarts and builds.
+    pub fn snapshot_etag(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut digest = Sha256::new();
-        for head in heads_to_hex(&self.doc.get_heads()) {
+        for head in heads_to_hex(&self.durable_heads()) {
             digest.update(head.as_bytes());
         }
         format!("\"{}\"", hex::encode(&digest.finalize()[..8]))
@@ -157,8 +210,11 @@ impl RelayRoom {
 
     /// The room's side of the tenant's quota, as it would be stored now.
     pub fn ledger(&self) -> RoomLedger {
+        // Admitted changes not yet in a row were paid for and are not stored: a new incarnation
+        // gives their bytes back (the room that admitted them is gone, and so are they).
+        let admitted: u64 = self.pending.iter().map(|c| c.len as u64).sum();
         RoomLedger {
-            budget: self.budget,
+            budget: self.budget + admitted,
             unpaid: self.log.unpaid(),
             counted: self.counted,
         }
@@ -166,7 +222,10 @@ impl RelayRoom {
 
     /// Whether any received change is not yet durable.
     pub fn has_unpersisted(&self) -> bool {
-        !self.pending.is_empty() || self.writing.is_some()
+        !self.pending.is_empty()
+            || self.writing.is_some()
+            || !self.incoming.is_empty()
+            || !self.waiting.is_empty()
     }
 
     /// Connections currently open.
@@ -206,8 +265,8 @@ impl RelayRoom {
         std::mem::take(&mut self.out)
     }
 
-    fn is_empty_doc(&mut self) -> bool {
-        self.doc.get_heads().is_empty() && self.pending.is_empty() && self.writing.is_none()
+    fn is_empty_doc(&self) -> bool {
+        self.graph.is_empty() && self.incoming.is_empty() && self.waiting.is_empty()
     }
 
     fn cleanup(&mut self, op: StorageOp) {
