@@ -128,6 +128,18 @@ impl worker::DurableObject for DocRoom {
     }
 }
 
+/// Size of the wasm linear memory, in bytes (0 natively, where there is none).
+fn wasm_memory_bytes() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
+}
+
 fn worker_error(e: Error) -> worker::Error {
     worker::Error::RustError(e.to_string())
 }
@@ -179,9 +191,9 @@ impl DocRoom {
             return Ok(not_yet);
         }
         let (etag, bytes) = {
-            let mut inner = self.inner.borrow_mut();
-            let room = inner.room.as_mut().expect("ready");
-            (room.snapshot_etag(), room.doc_mut().save())
+            let inner = self.inner.borrow();
+            let room = inner.room.as_ref().expect("ready");
+            (room.snapshot_etag(), room.document())
         };
         let headers = Headers::new();
         headers.set("etag", &etag)?;
@@ -365,6 +377,16 @@ impl DocRoom {
                 let mut report = self.stored_report().await?;
                 report["faults"] = serde_json::json!(self.inner.borrow().faults);
                 report["instance"] = serde_json::json!(self.born_ms);
+                // The isolate's wasm linear memory: it only grows, so this is the peak since
+                // the isolate started (the room and whatever else runs in it).
+                report["wasm_memory_bytes"] = serde_json::json!(wasm_memory_bytes());
+                report["changes"] = serde_json::json!(
+                    self.inner
+                        .borrow()
+                        .room
+                        .as_ref()
+                        .map(RelayRoom::change_count)
+                );
                 Ok(http::json(report.to_string(), 200)?)
             }
             _ => Err(Error::NotFound),

@@ -368,6 +368,7 @@ fn a_quota_refusal_stores_nothing() {
     );
 }
 
+mod graph;
 mod metrics;
 mod resilience;
 mod storage;

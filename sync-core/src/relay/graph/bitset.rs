@@ -36,6 +36,7 @@ impl Bitset {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.count
     }

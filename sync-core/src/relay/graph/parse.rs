@@ -44,6 +44,10 @@ pub(crate) fn parse_change(bytes: Vec<u8>) -> Result<ParsedChange, ChangeError> 
         return Err(ChangeError::DocumentChunk);
     }
     let change = Change::try_from(&bytes[..]).map_err(|e| ChangeError::Malformed(e.to_string()))?;
+    // automerge parses without checking the header's checksum: the first bytes of the hash.
+    if bytes.get(4..8) != Some(&change.hash().0[..4]) {
+        return Err(ChangeError::Malformed("checksum mismatch".into()));
+    }
     Ok(ParsedChange {
         hash: change.hash(),
         deps: change.deps().to_vec(),
