@@ -100,8 +100,11 @@ impl Default for RoomConfig {
             max_pending_bytes: 16 * 1024 * 1024,
             queue_retry_ms: 1_000,
             max_waiting_changes: 10_000,
-            max_send_bytes: 2 * 1024 * 1024,
-            snapshot_max_changes: 30_000,
+            // Under the frame limit, so a batch is one frame and never split (each split copies).
+            max_send_bytes: 512 * 1024,
+            // About 1 KB each materialized: the refresh stays near 10 MiB, inside the 64 MiB
+            // the room keeps to.
+            snapshot_max_changes: 8_000,
         }
     }
 }

@@ -113,21 +113,20 @@ impl RelayRoom {
     /// budget. `false` if the sender was refused.
     fn ingest(&mut self, conn: ConnId, parsed: Vec<ParsedChange>) -> bool {
         for change in parsed {
-            let queued = |q: &Incoming| q.change.hash == change.hash;
-            if self.graph.contains(&change.hash)
-                || self.incoming.iter().any(queued)
-                || self.waiting.iter().any(queued)
-            {
+            if self.graph.contains(&change.hash) || self.queued.contains(&change.hash) {
                 continue;
             }
+            self.queued.insert(change.hash);
             if let Some(peer) = self.peers.get_mut(&conn) {
                 peer.unpersisted += 1;
             }
             let item = Incoming { conn, change };
             if self.deps_ready(&item.change) {
+                self.incoming_hashes.insert(item.change.hash);
                 self.incoming.push_back(item);
                 self.release_waiting();
             } else if self.waiting.len() >= self.config.max_waiting_changes {
+                self.queued.remove(&item.change.hash);
                 self.refuse_with_retry(
                     conn,
                     ErrorCode::RateLimited,
@@ -148,16 +147,17 @@ impl RelayRoom {
         change
             .deps
             .iter()
-            .all(|d| self.graph.contains(d) || self.incoming.iter().any(|q| q.change.hash == *d))
+            .all(|d| self.graph.contains(d) || self.incoming_hashes.contains(d))
     }
 
     /// Moves waiting changes whose deps have arrived behind them.
     fn release_waiting(&mut self) {
-        loop {
+        while !self.waiting.is_empty() {
             let Some(at) = self.waiting.iter().position(|w| self.deps_ready(&w.change)) else {
                 return;
             };
             let item = self.waiting.swap_remove(at);
+            self.incoming_hashes.insert(item.change.hash);
             self.incoming.push_back(item);
         }
     }
@@ -172,12 +172,12 @@ impl RelayRoom {
             let len = front.change.bytes.len();
             if !self.graph.deps_known(&front.change.deps) {
                 // A dep was dropped (refused): this one can never be applied either.
-                let item = self.incoming.pop_front().expect("front");
+                let item = self.pop_incoming();
                 self.forget(item.conn);
                 continue;
             }
             if let Err(e) = self.graph.check(&front.change) {
-                let item = self.incoming.pop_front().expect("front");
+                let item = self.pop_incoming();
                 self.forget(item.conn);
                 self.refuse(item.conn, ErrorCode::BadMessage, &e.to_string());
                 continue;
@@ -199,7 +199,7 @@ impl RelayRoom {
                 return;
             }
             self.budget -= len as u64;
-            let item = self.incoming.pop_front().expect("front");
+            let item = self.pop_incoming();
             let index = self.graph.insert(&item.change);
             self.pending.push_back(PendingChunk {
                 conn: item.conn,
@@ -216,6 +216,13 @@ impl RelayRoom {
         if self.graph.len() > before {
             self.sync_all();
         }
+    }
+
+    fn pop_incoming(&mut self) -> Incoming {
+        let item = self.incoming.pop_front().expect("caller checked");
+        self.incoming_hashes.remove(&item.change.hash);
+        self.queued.remove(&item.change.hash);
+        item
     }
 
     /// One of `conn`'s changes will never be stored.
@@ -321,7 +328,9 @@ impl RelayRoom {
                 conns.sort();
                 conns.dedup();
                 self.incoming.clear();
+                self.incoming_hashes.clear();
                 self.waiting.retain(|w| !conns.contains(&w.conn));
+                self.queued = self.waiting.iter().map(|w| w.change.hash).collect();
                 for conn in conns {
                     if let Some(peer) = self.peers.get_mut(&conn) {
                         peer.unpersisted = 0;

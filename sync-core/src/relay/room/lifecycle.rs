@@ -153,7 +153,9 @@ impl RelayRoom {
         self.phase = Phase::Deleted;
         self.pending.clear();
         self.incoming.clear();
+        self.incoming_hashes.clear();
         self.waiting.clear();
+        self.queued.clear();
         self.graph = ChangeGraph::default();
         self.snapshot = None;
         // Tracked like a cleanup, so a failure (an R2 delete, say) is retried until it holds.

@@ -52,6 +52,10 @@ pub struct RelayRoom {
     incoming: VecDeque<Incoming>,
     /// Changes with a dep the room has not seen yet (bounded by `max_waiting_changes`).
     waiting: Vec<Incoming>,
+    /// Hashes in `incoming`, and in `incoming` or `waiting`: lookups stay logarithmic however
+    /// many changes one message brings.
+    incoming_hashes: BTreeSet<ChangeHash>,
+    queued: BTreeSet<ChangeHash>,
     /// Admitted (in the graph, forwarded) but not yet durable, oldest first.
     pending: VecDeque<PendingChunk>,
     writing: Option<WriteBatch>,
@@ -104,6 +108,8 @@ impl RelayRoom {
             early_frames: Vec::new(),
             incoming: VecDeque::new(),
             waiting: Vec::new(),
+            incoming_hashes: BTreeSet::new(),
+            queued: BTreeSet::new(),
             pending: VecDeque::new(),
             writing: None,
             log: LogState::default(),
