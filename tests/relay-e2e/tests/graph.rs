@@ -134,6 +134,12 @@ async fn the_paper_history_syncs_to_a_fresh_device_within_64_mib() {
         };
         assert!(up.send(&sync_message(doc, "uploader", msg.encode())).await);
         at = end;
+        if std::env::var("GRAPH_TRACE_MEMORY").is_ok() {
+            println!(
+                "  {at} changes sent, {acked} acked: wasm {:.1} MiB",
+                wasm_memory(&relay, doc).0 as f64 / MIB as f64
+            );
+        }
         let mut quiet = Duration::from_millis(1);
         loop {
             if let Some(heads) = drain(&mut up, quiet).await
@@ -161,6 +167,15 @@ async fn the_paper_history_syncs_to_a_fresh_device_within_64_mib() {
         assert!(!up.closed, "the relay closed the uploader");
     }
     let upload = t.elapsed();
+    if std::env::var("GRAPH_TRACE_MEMORY").is_ok() {
+        for _ in 0..4 {
+            println!(
+                "  acked whole: wasm {:.1} MiB",
+                wasm_memory(&relay, doc).0 as f64 / MIB as f64
+            );
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
     let (after_upload, report) = wasm_memory(&relay, doc);
     println!(
         "uploaded and acked in {:.1} s; wasm memory {:.1} MiB; stored {report}",

@@ -101,6 +101,15 @@ impl RelayRoom {
     /// What the room lacks to reach `heads`: heads it has not seen, or for one waiting on its
     /// deps, those deps (automerge's `missing_deps_from`).
     fn missing_for(&self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        if heads.iter().all(|h| self.graph.contains(h)) {
+            return Vec::new();
+        }
+        let queued: BTreeMap<ChangeHash, &[ChangeHash]> = self
+            .waiting
+            .iter()
+            .chain(&self.incoming)
+            .map(|w| (w.change.hash, w.change.deps.as_slice()))
+            .collect();
         let mut missing = BTreeSet::new();
         let mut todo: Vec<ChangeHash> = heads.to_vec();
         let mut seen = BTreeSet::new();
@@ -108,13 +117,8 @@ impl RelayRoom {
             if !seen.insert(h) || self.graph.contains(&h) {
                 continue;
             }
-            let queued = self
-                .waiting
-                .iter()
-                .chain(&self.incoming)
-                .find(|w| w.change.hash == h);
-            match queued {
-                Some(w) => todo.extend(w.change.deps.iter().copied()),
+            match queued.get(&h) {
+                Some(deps) => todo.extend(deps.iter().copied()),
                 None => {
                     missing.insert(h);
                 }
