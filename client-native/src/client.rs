@@ -1,11 +1,11 @@
-//! `Client`: one local database and the documents opened from it.
+//! `Client`: one local database and the documents opened from it, over the core's
+//! [`Repo`](sync_core::client::Repo).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sync_core::client::{ClientConfig, DocSync};
-use sync_core::model::Page;
+use sync_core::client::{ClientConfig, ClientOutput, DocSummary, DocSync, Repo};
 use sync_core::protocol::{DocumentId, PeerId};
 
 use crate::clock;
@@ -17,26 +17,15 @@ use crate::store::{Durability, Store};
 /// The database file inside a data directory.
 const DB_FILE: &str = "tessera.db";
 
-/// One row of [`Client::list`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct DocSummary {
-    /// `automerge:<id>`.
-    pub url: String,
-    /// The page title (empty until a fetched document arrives).
-    pub title: String,
-}
-
 /// A local database of documents. Cheap to clone. Must be used inside a tokio runtime (opening
 /// a document spawns its task there).
 ///
-/// Its own methods (`open`, `create`, `open_document`, `open_or_fetch`, `list`) are blocking
-/// calls: they read or write SQLite on the calling thread, which suits an FFI host's threads
-/// and `spawn_blocking`. Everything a document does afterwards (edits, sync) runs its storage
-/// on tokio's blocking pool.
+/// [`open`](Self::open) is a blocking call (it opens SQLite on the calling thread); the rest
+/// are async and run their storage on tokio's blocking pool.
 #[derive(Debug, Clone)]
 pub struct Client {
     store: Arc<Mutex<Store>>,
-    peer_id: PeerId,
+    repo: Repo,
     path: PathBuf,
     /// Open documents, so two `open` calls share one session.
     open: Arc<Mutex<BTreeMap<DocumentId, Document>>>,
@@ -59,9 +48,10 @@ impl Client {
             "tessera-{}",
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
         ));
+        let config = ClientConfig::new(peer_id, store.storage_id().clone());
         Ok(Self {
             store: Arc::new(Mutex::new(store)),
-            peer_id,
+            repo: Repo::new(config),
             path,
             open: Arc::default(),
         })
@@ -72,74 +62,69 @@ impl Client {
         &self.path
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Creates a page and returns it, open.
-    pub fn create(&self, title: &str) -> Result<Document> {
-        let id = DocumentId::from_random_bytes(clock::random());
-        let mut page = Page::create(clock::random(), title);
-        self.store()
-            .create_document(id, Some(&page.doc_mut().save()))?;
-        self.start(id, page, 1)
+    /// Creates a page and returns it, open, once it is stored.
+    pub async fn create(&self, title: &str) -> Result<Document> {
+        let started = self.repo.create(title, clock::random(), clock::random());
+        self.start(started).await
     }
 
     /// Opens a document stored here.
-    pub fn open_document(&self, id: DocumentId) -> Result<Document> {
+    pub async fn open_document(&self, id: DocumentId) -> Result<Document> {
         if let Some(doc) = self.lock_open().get(&id) {
             return Ok(doc.clone());
         }
-        if !self.store().has_document(id)? {
+        if !self.blocking(move |s| s.has_document(id)).await? {
             return Err(Error::UnknownDocument(id.to_url()));
         }
-        let (page, chunks) = self.load_page(id)?;
-        self.start(id, page, chunks)
+        self.start(self.repo.open(id, clock::random())).await
     }
 
-    /// Opens a document, recording it as empty (to be fetched by sync) if it is not here yet.
-    pub fn open_or_fetch(&self, id: DocumentId) -> Result<Document> {
-        self.store().create_document(id, None)?;
-        self.open_document(id)
+    /// Opens a document by URL (`automerge:<id>` or the bare id); one that is not here yet
+    /// is fetched from the relay once it goes online.
+    pub async fn find(&self, url: &str) -> Result<Document> {
+        let id = Repo::parse_url(url)?;
+        if let Some(doc) = self.lock_open().get(&id) {
+            return Ok(doc.clone());
+        }
+        self.start(self.repo.open(id, clock::random())).await
     }
 
-    /// Every stored document with its title.
-    pub fn list(&self) -> Result<Vec<DocSummary>> {
-        let ids = self.store().list_documents()?;
-        ids.into_iter()
-            .map(|id| {
-                let (page, _) = self.load_page(id)?;
-                Ok(DocSummary {
-                    url: id.to_url(),
-                    title: page.title(),
-                })
-            })
-            .collect()
+    /// Every stored document with its title, oldest first.
+    pub async fn list(&self) -> Result<Vec<DocSummary>> {
+        self.blocking(|store| {
+            store
+                .list_documents()?
+                .into_iter()
+                .map(|id| Ok(Repo::summarize(id, &store.load(id)?)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Runs `f` on the store on tokio's blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&mut store.lock().unwrap_or_else(|p| p.into_inner())))
+            .await
+            .map_err(|_| Error::SessionGone)?
     }
 
     fn lock_open(&self) -> std::sync::MutexGuard<'_, BTreeMap<DocumentId, Document>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Loads with a fresh actor (see `Page::load`), with the number of stored chunks: the
-    /// session decides when to fold them into one snapshot.
-    fn load_page(&self, id: DocumentId) -> Result<(Page, u32)> {
-        let (bytes, chunks) = self.store().load_bytes(id)?;
-        if bytes.is_empty() {
-            return Ok((Page::empty(clock::random()), 0));
-        }
-        let page = Page::load(&bytes, clock::random())?;
-        Ok((page, u32::try_from(chunks).unwrap_or(u32::MAX)))
-    }
-
-    fn start(&self, id: DocumentId, page: Page, stored_chunks: u32) -> Result<Document> {
-        let saved_sync = self.store().sync_states(id)?;
-        let storage_id = self.store().storage_id().clone();
-        let config = ClientConfig::new(self.peer_id.clone(), storage_id);
-        let sync = DocSync::new(config, id, page, saved_sync, clock::random())
-            .with_stored_chunks(stored_chunks);
+    /// Spawns the session's task and carries out its first outputs (the load, or a new
+    /// page's save) before handing the document out.
+    async fn start(&self, (sync, first): (DocSync, Vec<ClientOutput>)) -> Result<Document> {
+        let id = sync.doc_id();
         let doc = Document::spawn(Driver::new(sync, self.store.clone()));
-        self.lock_open().insert(id, doc.clone());
+        if let Some(err) = doc.call_async(move |d| Box::pin(d.start(first))).await? {
+            return Err(err);
+        }
+        let doc = self.lock_open().entry(id).or_insert(doc).clone();
         Ok(doc)
     }
 }

@@ -3,56 +3,83 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sync_core::client::Stopped;
-use sync_core::model::{BlockId, BlockKind, EditError, MarkName, MarkSpec, Page, PageView, Target};
+use sync_core::client::{ClientStatus, SyncStatus};
+use sync_core::model::{
+    Applied, BlockId, BlockKind, MarkName, MarkSpec, PageEdit, PageView, Target,
+};
 use sync_core::protocol::{DocumentId, ErrorCode};
 use tokio::runtime::Handle;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::clock;
 use crate::driver::{Command, Driver, DriverFuture};
 use crate::error::{Error, Result};
 use crate::subscription::{EventCallback, StatusCallback, Subscription};
 use crate::traffic::{Traffic, TrafficCounters};
 use crate::transport_options::TransportOptions;
 
+/// The application's token provider: called (on a blocking-pool thread) when the relay
+/// refused the token, with the refusal's code; returns a fresh token, or None to leave the
+/// document waiting for [`Document::set_token`]. The core asks once per refusal streak.
+pub type TokenProvider = Arc<dyn Fn(ErrorCode) -> Option<String> + Send + Sync>;
+
 /// Where to sync a document.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SyncTarget {
     /// The relay base URL, such as `https://relay.example.com` (or `http://127.0.0.1:8787`
     /// on this machine).
     pub relay: String,
-    /// The bearer token.
-    pub token: String,
+    /// The bearer token to start with.
+    pub token: Option<String>,
+    /// Asked for a fresh token when the relay refuses the current one.
+    pub token_provider: Option<TokenProvider>,
     /// TLS trust and the plain-text policy.
     pub transport: TransportOptions,
 }
 
-impl SyncTarget {
-    /// A target with the default transport options (web roots, no plain text off loopback).
-    pub fn new(relay: impl Into<String>, token: impl Into<String>) -> Self {
-        Self {
-            relay: relay.into(),
-            token: token.into(),
-            transport: TransportOptions::default(),
-        }
+impl std::fmt::Debug for SyncTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncTarget")
+            .field("relay", &self.relay)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_provider", &self.token_provider.is_some())
+            .field("transport", &self.transport)
+            .finish()
     }
 }
 
-/// A change notification, from [`Document::changes`].
+impl SyncTarget {
+    /// A target with a token and the default transport options (web roots, no plain text
+    /// off loopback).
+    pub fn new(relay: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            relay: relay.into(),
+            token: Some(token.into()),
+            token_provider: None,
+            transport: TransportOptions::default(),
+        }
+    }
+
+    /// The same target, asking `provider` for fresh tokens.
+    #[must_use]
+    pub fn with_token_provider(mut self, provider: TokenProvider) -> Self {
+        self.token_provider = Some(provider);
+        self
+    }
+}
+
+/// A change notification, from [`Document::changes`]. The status is separate
+/// ([`Document::status`]); these say what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocEvent {
-    /// A local edit was saved.
+    /// A local edit was applied (and saved, unless a `SaveFailed` follows).
     LocalChange,
     /// Changes from another device arrived.
     RemoteChange,
     /// The handshake with the relay completed.
     Connected,
-    /// The connection dropped or could not be opened; the core retries with back-off.
-    Disconnected {
-        /// Why, as far as the transport knows.
-        reason: String,
-    },
+    /// The connection dropped or could not be opened; the status says why and when the core
+    /// retries.
+    Disconnected,
     /// The relay and this device hold the same changes, durably.
     InSync,
     /// The relay refused the session.
@@ -71,34 +98,20 @@ pub enum DocEvent {
     },
 }
 
-/// The sync state of a document, as a snapshot. Watch it with [`Document::status`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DocStatus {
-    /// Connected and past the handshake.
-    pub connected: bool,
-    /// The relay holds every local change and this device every relay change.
-    pub in_sync: bool,
-    /// Why syncing stopped, if it did (`None` while syncing or never started).
-    pub stopped: Option<Stopped>,
-    /// The relay said it lacks the document.
-    pub unavailable: bool,
-    /// The last transport or relay problem, for messages to people.
-    pub last_problem: Option<String>,
-}
-
 /// An open document. Cheap to clone; every clone talks to the same task.
 #[derive(Debug, Clone)]
 pub struct Document {
     id: DocumentId,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<DocEvent>,
-    status: watch::Receiver<DocStatus>,
+    status: watch::Receiver<ClientStatus>,
     traffic: Arc<TrafficCounters>,
     /// The runtime the task runs on; subscription threads wait on its channels.
     runtime: Handle,
 }
 
 impl Document {
+    /// Spawns the document's task; the first command it runs is `first`.
     pub(crate) fn spawn(driver: Driver) -> Self {
         let id = driver.doc_id();
         let (commands, rx) = mpsc::unbounded_channel();
@@ -132,12 +145,12 @@ impl Document {
     }
 
     /// The sync status, updated as it changes.
-    pub fn status(&self) -> watch::Receiver<DocStatus> {
+    pub fn status(&self) -> watch::Receiver<ClientStatus> {
         self.status.clone()
     }
 
     /// The sync status now, without tokio types.
-    pub fn current_status(&self) -> DocStatus {
+    pub fn current_status(&self) -> ClientStatus {
         self.status.borrow().clone()
     }
 
@@ -162,7 +175,7 @@ impl Document {
 
     /// Runs `f` on the document's task, which may await inside it (storage) before it takes
     /// the next command. The command runs to its end even if this call's future is dropped.
-    async fn call_async<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn call_async<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut Driver) -> DriverFuture<'a, T> + Send + 'static,
@@ -179,33 +192,29 @@ impl Document {
         rx.await.map_err(|_| Error::SessionGone)
     }
 
-    /// Runs `f` on the document's task (no IO inside).
-    async fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
-    ) -> Result<T> {
-        self.call_async(move |d| Box::pin(async move { f(d) }))
-            .await
+    /// Applies an edit; returns once it is durable in the local database. The one edit
+    /// surface: the methods below are shorthands for it.
+    pub async fn apply(&self, edit: PageEdit) -> Result<Applied> {
+        self.call_async(move |d| Box::pin(d.apply(edit))).await?
     }
 
-    /// Runs an edit; returns once it is durable in the local database.
-    pub async fn edit<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Page) -> Result<T, EditError> + Send + 'static,
-    ) -> Result<T> {
-        self.call_async(move |d| Box::pin(d.edit(f))).await?
+    /// Applies edits in order with one save for all (bulk input). Stops at the first refused
+    /// edit: those before it stay applied and are saved, and the error names its index.
+    pub async fn apply_batch(&self, edits: Vec<PageEdit>) -> Result<Vec<Applied>> {
+        self.call_async(move |d| Box::pin(d.apply_batch(edits)))
+            .await?
     }
 
     /// The page as plain data.
     pub async fn view(&self) -> Result<PageView> {
-        let url = self.url();
-        self.call(move |d| d.with_page(|p| p.view(&url))).await
+        self.call_async(|d| Box::pin(async move { d.sync_mut().view() }))
+            .await
     }
 
     /// The stable JSON rendering (`tessera show --json`).
     pub async fn to_json(&self) -> Result<String> {
-        let url = self.url();
-        self.call(move |d| d.with_page(|p| p.to_json(&url))).await
+        self.call_async(|d| Box::pin(async move { d.sync_mut().to_json() }))
+            .await
     }
 
     /// Adds a block; returns its id.
@@ -215,24 +224,33 @@ impl Document {
         text: String,
         target: Target,
     ) -> Result<BlockId> {
-        let bits: u64 = clock::random();
-        self.edit(move |p| p.add_block(bits, &kind, &text, &target))
-            .await
+        let applied = self
+            .apply(PageEdit::AddBlock { kind, text, target })
+            .await?;
+        Ok(applied
+            .created
+            .expect("adding a block always reports its id"))
     }
 
     /// Inserts text at `pos` (Unicode scalar values).
     pub async fn insert_text(&self, block: BlockId, pos: usize, text: String) -> Result<()> {
-        self.edit(move |p| p.insert_text(&block, pos, &text)).await
+        self.apply(PageEdit::InsertText { block, pos, text })
+            .await
+            .map(drop)
     }
 
     /// Deletes `len` characters at `pos`.
     pub async fn delete_text(&self, block: BlockId, pos: usize, len: usize) -> Result<()> {
-        self.edit(move |p| p.delete_text(&block, pos, len)).await
+        self.apply(PageEdit::DeleteText { block, pos, len })
+            .await
+            .map(drop)
     }
 
     /// Replaces a block's text.
     pub async fn set_text(&self, block: BlockId, text: String) -> Result<()> {
-        self.edit(move |p| p.set_text(&block, &text)).await
+        self.apply(PageEdit::SetText { block, text })
+            .await
+            .map(drop)
     }
 
     /// Formats `start..end`.
@@ -241,9 +259,16 @@ impl Document {
         block: BlockId,
         start: usize,
         end: usize,
-        spec: MarkSpec,
+        mark: MarkSpec,
     ) -> Result<()> {
-        self.edit(move |p| p.mark(&block, start, end, &spec)).await
+        self.apply(PageEdit::Mark {
+            block,
+            start,
+            end,
+            mark,
+        })
+        .await
+        .map(drop)
     }
 
     /// Removes formatting from `start..end`.
@@ -254,23 +279,48 @@ impl Document {
         end: usize,
         name: MarkName,
     ) -> Result<()> {
-        self.edit(move |p| p.unmark(&block, start, end, name)).await
+        self.apply(PageEdit::Unmark {
+            block,
+            start,
+            end,
+            name,
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Changes a block's kind and settings (ticks a to-do, sets a heading level).
+    pub async fn set_kind(&self, block: BlockId, kind: BlockKind) -> Result<()> {
+        self.apply(PageEdit::SetKind { block, kind })
+            .await
+            .map(drop)
     }
 
     /// Moves a block.
     pub async fn move_block(&self, block: BlockId, target: Target) -> Result<()> {
-        self.edit(move |p| p.move_block(&block, &target)).await
+        self.apply(PageEdit::Move { block, target }).await.map(drop)
     }
 
     /// Deletes a block and its subtree.
     pub async fn delete_block(&self, block: BlockId) -> Result<()> {
-        self.edit(move |p| p.delete_block(&block)).await
+        self.apply(PageEdit::Delete { block }).await.map(drop)
+    }
+
+    /// Replaces the title.
+    pub async fn set_title(&self, title: String) -> Result<()> {
+        self.apply(PageEdit::SetTitle { title }).await.map(drop)
     }
 
     /// Starts syncing with a relay (reconnecting with back-off until [`go_offline`](Self::go_offline)).
     pub async fn go_online(&self, target: SyncTarget) -> Result<()> {
         self.call_async(move |d| Box::pin(d.go_online(target)))
             .await?
+    }
+
+    /// Supplies a token (after a refusal the provider could not fix, or to rotate it); a
+    /// document waiting for one reconnects at once.
+    pub async fn set_token(&self, token: String) -> Result<()> {
+        self.call_async(move |d| Box::pin(d.set_token(token))).await
     }
 
     /// Stops syncing and closes the connection.
@@ -284,10 +334,10 @@ impl Document {
         let wait = async {
             loop {
                 let s = status.borrow_and_update().clone();
-                if let Some(err) = status_error(self.id, &s) {
+                if let Some(err) = status_error(self.id, &s.sync) {
                     return Err(err);
                 }
-                if s.in_sync {
+                if s.is_in_sync() {
                     return Ok(());
                 }
                 if status.changed().await.is_err() {
@@ -297,40 +347,35 @@ impl Document {
         };
         match tokio::time::timeout(timeout, wait).await {
             Ok(r) => r,
-            Err(_) => {
-                let s = self.status.borrow().clone();
-                let reason = s.last_problem.unwrap_or_else(|| {
-                    if s.connected {
-                        "connected, still exchanging changes".to_owned()
-                    } else {
-                        "never connected to the relay".to_owned()
-                    }
-                });
-                Err(Error::Timeout {
-                    secs: timeout.as_secs(),
-                    reason,
-                })
-            }
+            Err(_) => Err(Error::Timeout {
+                secs: timeout.as_secs(),
+                reason: waiting_reason(&self.status.borrow().sync),
+            }),
         }
     }
 }
 
 /// A status that means waiting longer cannot help.
-fn status_error(id: DocumentId, s: &DocStatus) -> Option<Error> {
-    match &s.stopped {
-        Some(Stopped::NeedsToken(code)) => return Some(Error::NeedsToken { code: *code }),
-        Some(Stopped::Refused(code)) => {
-            // `last_problem` reads "relay refused: CODE: message"; the error names the code.
-            let problem = s.last_problem.as_deref().unwrap_or_default();
-            let message = problem
-                .strip_prefix(&format!("relay refused: {code}"))
-                .map_or(problem, |rest| rest.trim_start_matches(": "));
-            return Some(Error::Refused {
-                code: *code,
-                message: message.to_owned(),
-            });
-        }
-        _ => {}
+fn status_error(id: DocumentId, s: &SyncStatus) -> Option<Error> {
+    match s {
+        SyncStatus::TokenNeeded { code, .. } => Some(Error::NeedsToken { code: *code }),
+        SyncStatus::Refused { code, message } => Some(Error::Refused {
+            code: *code,
+            message: message.clone(),
+        }),
+        SyncStatus::LoadFailed { message } => Some(Error::LoadFailed(message.clone())),
+        SyncStatus::Unavailable => Some(Error::Unavailable(id.to_url())),
+        _ => None,
     }
-    s.unavailable.then(|| Error::Unavailable(id.to_url()))
+}
+
+/// What a timed-out wait was still waiting for, for people.
+fn waiting_reason(s: &SyncStatus) -> String {
+    match s {
+        SyncStatus::Connecting => "never connected to the relay".to_owned(),
+        SyncStatus::Retrying { message, .. } if message.is_empty() => {
+            "never connected to the relay".to_owned()
+        }
+        other => other.to_string(),
+    }
 }

@@ -1,6 +1,8 @@
-//! The per-document task: carries a `DocSync`'s outputs to SQLite, the socket and the clock,
-//! and feeds what happens back in. All access to the session goes through this one task, so
-//! outputs are carried out in exactly the order the core produced them.
+//! The per-document task: carries a `DocSync`'s outputs to SQLite, the socket, the clock and
+//! the application's token provider, and feeds what happens back in. All access to the
+//! session goes through this one task, so outputs are carried out in exactly the order the
+//! core produced them. It decides nothing: status, deadlines, retries and token refreshes are
+//! the core's.
 //!
 //! SQLite work (a commit with fsync can take tens of milliseconds) runs on tokio's blocking
 //! pool, never on an executor thread; the task awaits it before carrying out the next output,
@@ -14,17 +16,17 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sync_core::client::{
-    ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, Stopped,
+    ClientEvent, ClientInput, ClientOutput, ClientStatus, ClientStorageOp, DocSync, StorageReply,
 };
 use sync_core::io::Millis;
-use sync_core::model::{EditError, Page};
-use sync_core::protocol::DocumentId;
+use sync_core::model::{Applied, PageEdit};
+use sync_core::protocol::{DocumentId, ErrorCode};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::clock::now_ms;
-use crate::document::{DocEvent, DocStatus, SyncTarget};
+use crate::document::{DocEvent, SyncTarget, TokenProvider};
 use crate::error::{Error, Result};
 use crate::relay_url::doc_socket_url;
 use crate::store::Store;
@@ -41,19 +43,23 @@ pub(crate) type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a
 pub(crate) type Command = Box<dyn for<'a> FnOnce(&'a mut Driver) -> DriverFuture<'a, ()> + Send>;
 
 type Connecting = Pin<Box<dyn Future<Output = Result<Socket, ConnectError>> + Send>>;
+type AskingToken = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 
 /// One document's shell state.
 pub(crate) struct Driver {
     sync: DocSync,
     store: Arc<Mutex<Store>>,
+    /// The relay's address and TLS settings; the token travels in the core's `Connect`.
     endpoint: Option<Endpoint>,
+    token_provider: Option<TokenProvider>,
     socket: Option<Socket>,
     connecting: Option<Connecting>,
+    asking_token: Option<AskingToken>,
     timer: Option<Instant>,
     /// Frames to write, in order; flushed by the run loop.
     outbox: VecDeque<Vec<u8>>,
     events: broadcast::Sender<DocEvent>,
-    status: watch::Sender<DocStatus>,
+    status: watch::Sender<ClientStatus>,
     traffic: Arc<TrafficCounters>,
 }
 
@@ -66,17 +72,20 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(sync: DocSync, store: Arc<Mutex<Store>>) -> Self {
+    pub(crate) fn new(mut sync: DocSync, store: Arc<Mutex<Store>>) -> Self {
+        let status = sync.status();
         Self {
             sync,
             store,
             endpoint: None,
+            token_provider: None,
             socket: None,
             connecting: None,
+            asking_token: None,
             timer: None,
             outbox: VecDeque::new(),
             events: broadcast::channel(256).0,
-            status: watch::channel(DocStatus::default()).0,
+            status: watch::channel(status).0,
             traffic: TrafficCounters::shared(),
         }
     }
@@ -89,7 +98,7 @@ impl Driver {
         self.events.clone()
     }
 
-    pub(crate) fn status(&self) -> watch::Receiver<DocStatus> {
+    pub(crate) fn status(&self) -> watch::Receiver<ClientStatus> {
         self.status.subscribe()
     }
 
@@ -97,23 +106,40 @@ impl Driver {
         self.traffic.clone()
     }
 
-    pub(crate) fn with_page<T>(&mut self, f: impl FnOnce(&mut Page) -> T) -> T {
-        f(self.sync.page_mut_for_read())
+    pub(crate) fn sync_mut(&mut self) -> &mut DocSync {
+        &mut self.sync
     }
 
-    /// Edits and saves. Returns an error if the save failed: the edit then lives in memory
-    /// only, and the core retries the save.
-    pub(crate) async fn edit<T>(
-        &mut self,
-        f: impl FnOnce(&mut Page) -> Result<T, EditError>,
-    ) -> Result<T> {
-        let (value, outputs) = self.sync.edit(now_ms(), f)?;
+    /// Carries out the session's first outputs (the load, or a new page's save). Returns the
+    /// storage error, if any.
+    pub(crate) async fn start(&mut self, outputs: Vec<ClientOutput>) -> Option<Error> {
+        self.carry_out(outputs).await
+    }
+
+    /// Applies an edit and saves it. Returns an error if the save failed: the edit then lives
+    /// in memory only, and the core retries the save.
+    pub(crate) async fn apply(&mut self, edit: PageEdit) -> Result<Applied> {
+        let (applied, outputs) = self.sync.apply(now_ms(), &edit)?;
         let saved = self.carry_out(outputs).await;
         let _ = self.events.send(DocEvent::LocalChange);
-        self.refresh_status();
         match saved {
             Some(err) => Err(err),
-            None => Ok(value),
+            None => Ok(applied),
+        }
+    }
+
+    /// Applies edits with one save; see [`DocSync::apply_batch`].
+    pub(crate) async fn apply_batch(&mut self, edits: Vec<PageEdit>) -> Result<Vec<Applied>> {
+        let (result, outputs) = self.sync.apply_batch(now_ms(), &edits);
+        let saved = self.carry_out(outputs).await;
+        let _ = self.events.send(DocEvent::LocalChange);
+        let applied = result.map_err(|(index, e)| Error::BatchRefused {
+            index,
+            source: Box::new(e.into()),
+        })?;
+        match saved {
+            Some(err) => Err(err),
+            None => Ok(applied),
         }
     }
 
@@ -122,17 +148,17 @@ impl Driver {
         check_url(&url, &target.transport)?;
         // Built once per target, so a bad CA file fails here, not as endless reconnects.
         let tls = tls::client_config(target.transport.ca_file.as_deref())?;
-        self.endpoint = Some(Endpoint {
-            url,
-            token: target.token,
-            tls,
-        });
-        if matches!(self.sync.stopped(), Some(Stopped::NeedsToken(_))) {
-            self.input(ClientInput::TokenRefreshed).await;
-        } else {
-            self.input(ClientInput::GoOnline).await;
+        self.endpoint = Some(Endpoint { url, tls });
+        self.token_provider = target.token_provider;
+        if let Some(token) = target.token {
+            self.input(ClientInput::Token(token)).await;
         }
+        self.input(ClientInput::GoOnline).await;
         Ok(())
+    }
+
+    pub(crate) async fn set_token(&mut self, token: String) {
+        self.input(ClientInput::Token(token)).await;
     }
 
     pub(crate) async fn go_offline(&mut self) {
@@ -142,18 +168,17 @@ impl Driver {
     async fn input(&mut self, input: ClientInput) {
         let outputs = self.sync.handle(now_ms(), input);
         self.carry_out(outputs).await;
-        self.refresh_status();
     }
 
     /// Carries out outputs in order. Storage runs now (on the blocking pool, awaited), and its
-    /// outcome goes straight back in, so a save is on disk before the caller of `edit` hears
+    /// outcome goes straight back in, so a save is on disk before the caller of `apply` hears
     /// back. Returns the first storage error, if any.
     async fn carry_out(&mut self, outputs: Vec<ClientOutput>) -> Option<Error> {
         let mut queue: VecDeque<ClientOutput> = outputs.into();
         let mut first_error = None;
         while let Some(output) = queue.pop_front() {
             match output {
-                ClientOutput::Connect => self.start_connect(),
+                ClientOutput::Connect { token } => self.start_connect(token),
                 ClientOutput::Disconnect => {
                     // Dropping the socket closes it; the core already knows, so no
                     // `TransportClosed` is reported for it.
@@ -176,6 +201,10 @@ impl Driver {
                     // The reaction follows whatever the core emitted before it, in order.
                     queue.extend(more);
                 }
+                ClientOutput::TokenNeeded { code } => self.ask_for_token(code),
+                ClientOutput::Status(status) => {
+                    self.status.send_replace(status);
+                }
                 ClientOutput::Event(event) => self.on_event(event),
             }
         }
@@ -184,20 +213,42 @@ impl Driver {
 
     /// One storage task on the blocking pool. The store's lock is taken there too, so a
     /// `Client` call holding it never parks an executor thread either.
-    fn run_storage(&self, op: ClientStorageOp) -> impl Future<Output = Result<(), String>> + use<> {
+    fn run_storage(
+        &self,
+        op: ClientStorageOp,
+    ) -> impl Future<Output = Result<StorageReply, String>> + use<> {
         let store = self.store.clone();
         // Not an `async fn`: the future must not borrow the driver (it is not `Sync`).
         async move {
             let job = tokio::task::spawn_blocking(move || {
                 let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
-                store.apply(&op).map_err(|e| e.to_string())
+                store.run(&op).map_err(|e| e.to_string())
             });
             job.await
                 .unwrap_or_else(|e| Err(format!("the storage thread failed: {e}")))
         }
     }
 
-    fn start_connect(&mut self) {
+    /// Calls the application's provider on the blocking pool (it may fetch a JWT over the
+    /// network); its answer comes back through the run loop.
+    fn ask_for_token(&mut self, code: ErrorCode) {
+        let Some(provider) = self.token_provider.clone() else {
+            // The application supplies tokens itself (`Document::set_token`); until then
+            // the document stops with the refusal.
+            self.asking_token = Some(Box::pin(async { None }));
+            return;
+        };
+        self.asking_token = Some(Box::pin(async move {
+            tokio::task::spawn_blocking(move || provider(code))
+                .await
+                .ok()
+                .flatten()
+        }));
+    }
+
+    fn start_connect(&mut self, token: Option<String>) {
+        self.socket = None;
+        self.outbox.clear();
         let Some(endpoint) = self.endpoint.clone() else {
             // Asked to connect with nowhere to go: report it closed; the core backs off.
             self.connecting = Some(Box::pin(async {
@@ -205,85 +256,42 @@ impl Driver {
             }));
             return;
         };
-        self.socket = None;
-        self.outbox.clear();
-        self.connecting = Some(Box::pin(async move { transport::connect(&endpoint).await }));
+        self.connecting = Some(Box::pin(async move {
+            transport::connect(&endpoint, token.as_deref()).await
+        }));
     }
 
     fn on_event(&mut self, event: ClientEvent) {
         let doc_event = match event {
-            ClientEvent::Connected => {
-                self.status.send_modify(|s| {
-                    s.connected = true;
-                    s.unavailable = false;
-                });
-                DocEvent::Connected
-            }
-            ClientEvent::Disconnected { .. } => {
-                self.status.send_modify(|s| s.connected = false);
-                let reason = self
-                    .status
-                    .borrow()
-                    .last_problem
-                    .clone()
-                    .unwrap_or_default();
-                DocEvent::Disconnected { reason }
-            }
+            ClientEvent::Loaded => return,
+            ClientEvent::Connected => DocEvent::Connected,
+            ClientEvent::Disconnected { .. } => DocEvent::Disconnected,
             ClientEvent::RemoteChange => DocEvent::RemoteChange,
             ClientEvent::InSync => DocEvent::InSync,
-            ClientEvent::Unavailable => {
-                self.status.send_modify(|s| s.unavailable = true);
-                DocEvent::Unavailable
-            }
+            ClientEvent::Unavailable => DocEvent::Unavailable,
             ClientEvent::Refused {
+                code, retry_at_ms, ..
+            } => DocEvent::Refused {
                 code,
-                message,
-                retry_at_ms,
-            } => {
-                self.status.send_modify(|s| {
-                    s.last_problem = Some(if message.is_empty() {
-                        format!("relay refused: {code}")
-                    } else {
-                        format!("relay refused: {code}: {message}")
-                    });
-                });
-                DocEvent::Refused {
-                    code,
-                    retrying: retry_at_ms.is_some(),
-                }
-            }
+                retrying: retry_at_ms.is_some(),
+            },
             ClientEvent::SaveFailed { error } => DocEvent::SaveFailed { error },
         };
         let _ = self.events.send(doc_event);
     }
 
-    fn refresh_status(&mut self) {
-        let in_sync = self.sync.is_in_sync();
-        let stopped = self.sync.stopped().cloned();
-        self.status.send_if_modified(|s| {
-            let changed = s.in_sync != in_sync || s.stopped != stopped;
-            s.in_sync = in_sync;
-            s.stopped = stopped;
-            if stopped_offline(&s.stopped) {
-                s.connected = false;
-            }
-            changed
-        });
+    async fn closed(&mut self, code: Option<u16>, reason: String) {
+        self.socket = None;
+        self.input(ClientInput::TransportClosed { code, reason })
+            .await;
     }
 
-    fn set_problem(&mut self, problem: String) {
-        self.status.send_modify(|s| s.last_problem = Some(problem));
-    }
-
-    /// The task: commands, the socket, the connect attempt and the timer, until every
-    /// [`Document`](crate::Document) handle is gone.
+    /// The task: commands, the socket, the connect attempt, the token provider and the
+    /// timer, until every [`Document`](crate::Document) handle is gone.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
             if let Err(problem) = self.flush().await {
-                self.set_problem(problem);
-                self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None })
-                    .await;
+                self.closed(None, problem).await;
                 continue;
             }
             let timer = self.timer;
@@ -307,10 +315,16 @@ impl Driver {
                             self.input(ClientInput::ConnectRefused(refusal)).await;
                         }
                         Err(ConnectError::Unreachable(problem)) => {
-                            self.set_problem(format!("relay unreachable: {problem}"));
-                            self.input(ClientInput::TransportClosed { code: None }).await;
+                            self.closed(None, format!("relay unreachable: {problem}")).await;
                         }
                     }
+                }
+                token = async { self.asking_token.as_mut().expect("guarded").await },
+                    if self.asking_token.is_some() =>
+                {
+                    self.asking_token = None;
+                    let answer = token.map_or(ClientInput::TokenUnavailable, ClientInput::Token);
+                    self.input(answer).await;
                 }
                 frame = async { self.socket.as_mut().expect("guarded").next().await },
                     if self.socket.is_some() =>
@@ -363,33 +377,24 @@ impl Driver {
             }
             Some(Ok(WsMessage::Close(close))) => {
                 let code = close.as_ref().map(|c| u16::from(c.code));
-                if let Some(c) = &close
-                    && !c.reason.is_empty()
-                {
-                    self.set_problem(format!("relay closed the connection: {}", c.reason));
-                }
-                self.socket = None;
-                self.input(ClientInput::TransportClosed { code }).await;
+                let reason = close
+                    .as_ref()
+                    .map(|c| c.reason.to_string())
+                    .filter(|r| !r.is_empty())
+                    .map_or_else(
+                        || "connection closed by the relay".to_owned(),
+                        |r| format!("relay closed the connection: {r}"),
+                    );
+                self.closed(code, reason).await;
             }
             Some(Ok(_)) => {} // pings are answered by tungstenite; text is not our protocol
-            Some(Err(e)) => {
-                self.set_problem(format!("connection lost: {e}"));
-                self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None })
-                    .await;
-            }
+            Some(Err(e)) => self.closed(None, format!("connection lost: {e}")).await,
             None => {
-                self.set_problem("connection closed by the relay".to_owned());
-                self.socket = None;
-                self.input(ClientInput::TransportClosed { code: None })
+                self.closed(None, "connection closed by the relay".to_owned())
                     .await;
             }
         }
     }
-}
-
-fn stopped_offline(s: &Option<Stopped>) -> bool {
-    s.is_some()
 }
 
 /// The tokio instant for a wall-clock time the core chose.

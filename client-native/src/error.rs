@@ -1,5 +1,6 @@
 //! The crate's one error type. Relay refusals surface as typed variants so callers can act.
 
+use sync_core::client::ApplyError;
 use sync_core::model::{EditError, LoadError};
 use sync_core::protocol::{BadDocumentId, ErrorCode};
 
@@ -18,6 +19,27 @@ pub enum Error {
     /// Stored bytes do not load as a document: the database is damaged.
     #[error("stored document is damaged: {0}")]
     Load(#[from] LoadError),
+    /// The stored document could not be read (the store failed, or its bytes do not load).
+    ///
+    /// Recovery: a store failure is retried by the session; a document that does not load
+    /// needs restoring from a backup or a fresh sync into a new database.
+    #[error("cannot read the stored document: {0}")]
+    LoadFailed(String),
+    /// Edit `index` of a batch was refused; the edits before it are applied and saved.
+    ///
+    /// Recovery: see the source; resubmit from `index` once fixed.
+    #[error("edit {index} of the batch was refused: {source}")]
+    BatchRefused {
+        /// The refused edit's position in the batch.
+        index: usize,
+        /// Why.
+        source: Box<Self>,
+    },
+    /// The document is still being read from local storage.
+    ///
+    /// Recovery: retry once the status is past `loading`.
+    #[error("the document is not loaded yet")]
+    NotLoaded,
     /// The local database failed. For a failed edit save, the edit is kept in memory and
     /// retried; otherwise check disk space and permissions, and that the file is not damaged.
     #[error("local database: {0}")]
@@ -144,6 +166,15 @@ fn fmt_msg(message: &str) -> String {
 }
 
 /// The crate's result type.
+impl From<ApplyError> for Error {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::NotLoaded => Self::NotLoaded,
+            ApplyError::Edit(e) => Self::Edit(e),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

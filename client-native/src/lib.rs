@@ -32,13 +32,16 @@ mod traffic;
 mod transport;
 mod transport_options;
 
-pub use client::{Client, DocSummary};
-pub use document::{DocEvent, DocStatus, Document, SyncTarget};
+pub use client::Client;
+pub use document::{DocEvent, Document, SyncTarget, TokenProvider};
 pub use error::{DatabaseError, Error, Result};
 pub use relay_url::doc_socket_url;
 pub use store::{Durability, SCHEMA_VERSION, Store};
 pub use subscription::{EventCallback, StatusCallback, Subscription};
-pub use sync_core::model::{BlockId, BlockKind, BlockView, MarkName, MarkSpec, PageView, Target};
+pub use sync_core::client::{ClientStatus, DocSummary, SyncStatus};
+pub use sync_core::model::{
+    Applied, BlockId, BlockKind, BlockView, MarkName, MarkSpec, PageEdit, PageView, Target,
+};
 pub use sync_core::protocol::{DocumentId, ErrorCode};
 pub use traffic::Traffic;
 pub use transport_options::TransportOptions;

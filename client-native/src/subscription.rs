@@ -13,13 +13,15 @@ use std::thread::{JoinHandle, ThreadId};
 use tokio::runtime::Handle;
 use tokio::sync::{broadcast, oneshot, watch};
 
-use crate::document::{DocEvent, DocStatus};
+use sync_core::client::ClientStatus;
+
+use crate::document::DocEvent;
 
 /// A host callback for change notifications.
 pub type EventCallback = Box<dyn Fn(DocEvent) + Send + Sync>;
 
 /// A host callback for status snapshots.
-pub type StatusCallback = Box<dyn Fn(DocStatus) + Send + Sync>;
+pub type StatusCallback = Box<dyn Fn(ClientStatus) + Send + Sync>;
 
 /// A live subscription; stops on drop or [`cancel`](Self::cancel).
 #[derive(Debug)]
@@ -59,7 +61,7 @@ impl Subscription {
     /// Calls `callback` with the current status at once, then with every change.
     pub(crate) fn status(
         runtime: Handle,
-        mut status: watch::Receiver<DocStatus>,
+        mut status: watch::Receiver<ClientStatus>,
         callback: StatusCallback,
     ) -> Self {
         Self::spawn(runtime, move |mut stop| async move {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use client_native::{BlockKind, Client, DocEvent, DocStatus, Target};
+use client_native::{BlockKind, Client, ClientStatus, DocEvent, Target};
 
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -21,7 +21,7 @@ fn a_waiting_commit_does_not_block_the_executor() {
     let dir = tempfile::tempdir().unwrap();
     current_thread().block_on(async {
         let client = Client::open(dir.path()).unwrap();
-        let doc = client.create("t").unwrap();
+        let doc = client.create("t").await.unwrap();
         let blk = doc
             .add_block(
                 BlockKind::Paragraph,
@@ -62,9 +62,9 @@ fn callbacks_get_events_and_status_until_cancelled() {
         .unwrap();
     rt.block_on(async {
         let client = Client::open(dir.path()).unwrap();
-        let doc = client.create("t").unwrap();
+        let doc = client.create("t").await.unwrap();
         let seen: Arc<Mutex<Vec<DocEvent>>> = Arc::default();
-        let statuses: Arc<Mutex<Vec<DocStatus>>> = Arc::default();
+        let statuses: Arc<Mutex<Vec<ClientStatus>>> = Arc::default();
         let events = doc.subscribe(Box::new({
             let seen = seen.clone();
             move |e| seen.lock().unwrap().push(e)
@@ -85,7 +85,10 @@ fn callbacks_get_events_and_status_until_cancelled() {
         // The status callback got the status at once, then each change up to the current one.
         let now = doc.current_status();
         wait_for(|| statuses.lock().unwrap().last() == Some(&now)).await;
-        assert_eq!(statuses.lock().unwrap()[0], DocStatus::default());
+        assert_eq!(
+            statuses.lock().unwrap()[0].sync,
+            client_native::SyncStatus::Offline
+        );
 
         events.cancel();
         assert!(!events.is_active());
@@ -115,7 +118,7 @@ fn cancelling_inside_the_callback_stops_it() {
         .unwrap();
     rt.block_on(async {
         let client = Client::open(dir.path()).unwrap();
-        let doc = client.create("t").unwrap();
+        let doc = client.create("t").await.unwrap();
         let calls = Arc::new(Mutex::new(0));
         let slot: Arc<Mutex<Option<client_native::Subscription>>> = Arc::default();
         let sub = doc.subscribe(Box::new({

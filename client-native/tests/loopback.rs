@@ -24,7 +24,7 @@ async fn two_devices_converge_through_a_relay_room() {
         Client::open(db.path()).unwrap(),
     );
 
-    let doc_a = a.create("Shared").unwrap();
+    let doc_a = a.create("Shared").await.unwrap();
     let blk = doc_a
         .add_block(
             BlockKind::Paragraph,
@@ -39,7 +39,7 @@ async fn two_devices_converge_through_a_relay_room() {
         .await
         .unwrap();
 
-    let doc_b = b.open_or_fetch(doc_a.id()).unwrap();
+    let doc_b = b.find(&doc_a.url()).await.unwrap();
     doc_b.go_online(target.clone()).await.unwrap();
     doc_b
         .sync_until_in_sync(Duration::from_secs(20))
@@ -87,7 +87,7 @@ async fn an_unreachable_relay_times_out_with_the_reason() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let client = Client::open(dir.path()).unwrap();
-    let doc = client.create("offline").unwrap();
+    let doc = client.create("offline").await.unwrap();
     doc.go_online(SyncTarget::new(format!("http://127.0.0.1:{port}"), "tok"))
         .await
         .unwrap();

@@ -47,3 +47,5 @@ pub mod io;
 pub mod model;
 pub mod protocol;
 pub mod relay;
+#[cfg(feature = "testing")]
+pub mod testing;

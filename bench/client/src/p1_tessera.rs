@@ -45,7 +45,7 @@ pub(crate) async fn run(
     let target = SyncTarget::new(server, token);
     let (doc_a, block) = page::with_empty_paragraph(&a, "p1").await?;
     doc_a.go_online(target.clone()).await?;
-    let doc_b = b.open_or_fetch(doc_a.id())?;
+    let doc_b = b.find(&doc_a.url()).await?;
     fetch_until_visible(&doc_b, &block, &target).await?;
 
     let mut seen_b = doc_b.changes();
@@ -131,7 +131,7 @@ async fn fetch_until_visible(
         if text_len(doc_b, block).await.is_ok() {
             return Ok(());
         }
-        if doc_b.status().borrow().unavailable {
+        if doc_b.current_status().sync == client_native::SyncStatus::Unavailable {
             doc_b.go_offline().await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
             doc_b.go_online(target.clone()).await?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use automerge::Automerge;
 use client_native::{
-    Client, DocEvent, Document, DocumentId, Durability, Store, SyncTarget, Traffic,
+    Client, DocEvent, Document, DocumentId, Durability, PageEdit, Store, SyncTarget, Traffic,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -62,17 +62,22 @@ pub(crate) async fn run(
     let (doc, block) = page::with_empty_paragraph(&client, "p45").await?;
     let id = doc.id();
     for e in edits {
-        let b = block.clone();
-        doc.edit(move |page| {
-            if e.del > 0 {
-                page.delete_text(&b, e.pos, e.del)?;
-            }
-            if !e.text.is_empty() {
-                page.insert_text(&b, e.pos, &e.text)?;
-            }
-            Ok(())
-        })
-        .await?;
+        let mut batch = Vec::with_capacity(2);
+        if e.del > 0 {
+            batch.push(PageEdit::DeleteText {
+                block: block.clone(),
+                pos: e.pos,
+                len: e.del,
+            });
+        }
+        if !e.text.is_empty() {
+            batch.push(PageEdit::InsertText {
+                block: block.clone(),
+                pos: e.pos,
+                text: e.text.clone(),
+            });
+        }
+        doc.apply_batch(batch).await?;
     }
     let build = start.elapsed();
     let upload = timed_sync(&doc, &target).await.context("upload")?;
@@ -87,7 +92,7 @@ pub(crate) async fn run(
     // P5: a new device.
     let dir_b = scratch.dir("p45-b")?;
     let client = Client::open_with(&dir_b, Durability::Normal)?;
-    let doc = client.open_or_fetch(id)?;
+    let doc = client.find(&id.to_url()).await?;
     let first_sync = timed_sync(&doc, &target).await.context("first sync")?;
     doc.go_offline().await?;
     drop((doc, client));
@@ -146,7 +151,7 @@ async fn reopen_and_sync(
     target: &SyncTarget,
 ) -> anyhow::Result<Synced> {
     let client = Client::open_with(data_dir, Durability::Normal)?;
-    let doc = client.open_document(id)?;
+    let doc = client.open_document(id).await?;
     let measured = timed_sync(&doc, target).await.context("reconnect")?;
     doc.go_offline().await?;
     Ok(measured)
@@ -155,8 +160,7 @@ async fn reopen_and_sync(
 /// The document as a device's database holds it.
 fn saved(data_dir: &Path, id: DocumentId) -> anyhow::Result<Automerge> {
     let store = Store::open(&data_dir.join("tessera.db"), Durability::Normal)?;
-    let (bytes, _) = store.load_bytes(id)?;
-    Ok(Automerge::load(&bytes)?)
+    Ok(Automerge::load(&store.load(id)?.bytes)?)
 }
 
 impl Synced {

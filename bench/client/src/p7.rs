@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use client_native::{Client, Durability};
+use client_native::{Client, Durability, PageEdit};
 
 use crate::Rows;
 use crate::page;
@@ -25,13 +25,14 @@ pub(crate) async fn run(dir: &Path, durability: Durability) -> anyhow::Result<Ro
     let l = Latencies::new("local", "Tessera", latencies);
     let b = block.clone();
     let start = Instant::now();
-    doc.edit(move |page| {
-        for i in 0..BATCH {
-            page.insert_text(&b, i, "y")?;
-        }
-        Ok(())
-    })
-    .await?;
+    let batch = (0..BATCH)
+        .map(|i| PageEdit::InsertText {
+            block: b.clone(),
+            pos: i,
+            text: "y".into(),
+        })
+        .collect();
+    doc.apply_batch(batch).await?;
     let batched = BATCH as f64 / start.elapsed().as_secs_f64();
     let p50 = l.quantile(0.5);
     Ok(vec![

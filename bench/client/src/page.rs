@@ -7,7 +7,7 @@ pub(crate) async fn with_empty_paragraph(
     client: &Client,
     title: &str,
 ) -> anyhow::Result<(Document, BlockId)> {
-    let doc = client.create(title)?;
+    let doc = client.create(title).await?;
     let block = doc
         .add_block(
             BlockKind::Paragraph,

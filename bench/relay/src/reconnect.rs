@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use sync_core::client::{ClientConfig, ClientInput, ClientOutput, ClientStorageOp, DocSync};
+use sync_core::client::{
+    ClientConfig, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply, StoredDoc,
+};
 use sync_core::io::ConnId;
-use sync_core::model::Page;
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
 use sync_core::relay::{PeerAccess, RelayRoom, RoomInput, RoomOutput};
 
@@ -49,12 +50,16 @@ pub(crate) fn session(
     doc_bytes: &[u8],
     saved_sync: BTreeMap<StorageId, Vec<u8>>,
 ) -> Session {
-    let page = Page::load(doc_bytes, [9; 16]).expect("the snapshot loads as a page");
     let config = ClientConfig::new(
         PeerId::from("bench-client"),
         StorageId::from("bench-client"),
     );
-    let mut client = DocSync::new(config, doc_id, page, saved_sync.clone(), 1);
+    let stored = StoredDoc {
+        bytes: doc_bytes.to_vec(),
+        chunks: 1,
+        sync_states: saved_sync.clone(),
+    };
+    let (mut client, _) = DocSync::loaded(config, doc_id, stored, [9; 16]);
     let mut saved = saved_sync;
     let mut wire = Wire::default();
     let mut to_client: VecDeque<ClientInput> = VecDeque::from([ClientInput::GoOnline]);
@@ -63,7 +68,7 @@ pub(crate) fn session(
         while let Some(input) = to_client.pop_front() {
             for out in client.handle(NOW, input) {
                 match out {
-                    ClientOutput::Connect => {
+                    ClientOutput::Connect { .. } => {
                         to_room.push_back(RoomInput::Connected {
                             conn,
                             access: PeerAccess {
@@ -87,11 +92,13 @@ pub(crate) fn session(
                         }
                         to_client.push_back(ClientInput::StorageDone {
                             task,
-                            outcome: Ok(()),
+                            outcome: Ok(StorageReply::Done),
                         });
                     }
                     ClientOutput::Disconnect
                     | ClientOutput::SetTimer { .. }
+                    | ClientOutput::TokenNeeded { .. }
+                    | ClientOutput::Status(_)
                     | ClientOutput::Event(_) => {}
                 }
             }

@@ -18,7 +18,7 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             checked,
             language,
         } => {
-            let doc = open(client, &doc)?;
+            let doc = open(client, &doc).await?;
             let kind = BlockKind::from_parts(&kind, level, checked, language)?;
             let target = match (after, parent) {
                 (Some(after), parent) => {
@@ -39,7 +39,7 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             delete,
             set,
         } => {
-            let doc = open(client, &doc)?;
+            let doc = open(client, &doc).await?;
             let id = block(&id)?;
             if let Some([pos, text]) = insert.as_deref() {
                 let pos: usize = pos
@@ -60,7 +60,7 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             mark,
             remove,
         } => {
-            let doc = open(client, &doc)?;
+            let doc = open(client, &doc).await?;
             let id = block(&id)?;
             if remove {
                 let name: MarkName = mark.split('=').next().unwrap_or_default().parse()?;
@@ -78,7 +78,7 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             after,
             first,
         } => {
-            let doc = open(client, &doc)?;
+            let doc = open(client, &doc).await?;
             let id = block(&id)?;
             let target = if let Some(after) = after {
                 let after = block(&after)?;
@@ -106,15 +106,15 @@ pub(crate) async fn run(client: &Client, command: Command) -> anyhow::Result<()>
             doc.move_block(id, target).await?;
         }
         Command::Delete { doc, block: id } => {
-            open(client, &doc)?.delete_block(block(&id)?).await?;
+            open(client, &doc).await?.delete_block(block(&id)?).await?;
         }
         _ => unreachable!("main dispatches only editing commands here"),
     }
     Ok(())
 }
 
-fn open(client: &Client, doc: &str) -> anyhow::Result<Document> {
-    Ok(client.open_document(parse_doc(doc)?)?)
+async fn open(client: &Client, doc: &str) -> anyhow::Result<Document> {
+    Ok(client.open_document(parse_doc(doc)?).await?)
 }
 
 fn block(s: &str) -> anyhow::Result<BlockId> {

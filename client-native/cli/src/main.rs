@@ -63,12 +63,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let client = Client::open(&data_dir(cli.data)?)?;
     match cli.command {
         Command::New { title } => {
-            let doc = client.create(title.as_deref().unwrap_or("Untitled"))?;
+            let doc = client
+                .create(title.as_deref().unwrap_or("Untitled"))
+                .await?;
             println!("{}", doc.url());
         }
-        Command::List { json } => show::list(&client, json)?,
+        Command::List { json } => show::list(&client, json).await?,
         Command::Show { doc, json } => {
-            show::show(&client.open_document(parse_doc(&doc)?)?, json).await?;
+            show::show(&client.open_document(parse_doc(&doc)?).await?, json).await?;
         }
         Command::Sync(s) => sync::run(&client, s).await?,
         Command::Token(_) => unreachable!("handled above"),

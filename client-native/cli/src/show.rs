@@ -43,8 +43,8 @@ fn print_blocks(blocks: &[BlockView], depth: usize) {
     }
 }
 
-pub(crate) fn list(client: &Client, json: bool) -> anyhow::Result<()> {
-    let docs = client.list()?;
+pub(crate) async fn list(client: &Client, json: bool) -> anyhow::Result<()> {
+    let docs = client.list().await?;
     if json {
         println!("{}", serde_json::to_string(&docs)?);
     } else {

@@ -12,7 +12,8 @@ use crate::parse_doc;
 pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
     let target = SyncTarget {
         relay: args.relay.clone(),
-        token: args.token.clone(),
+        token: Some(args.token.clone()),
+        token_provider: None,
         transport: TransportOptions {
             ca_file: args.ca_file.clone(),
             allow_insecure: args.insecure_transport,
@@ -20,7 +21,8 @@ pub(crate) async fn run(client: &Client, args: SyncArgs) -> anyhow::Result<()> {
     };
     let mut docs = Vec::new();
     for d in &args.docs {
-        let doc = client.open_or_fetch(parse_doc(d)?)?;
+        parse_doc(d)?; // a clear message for a bad URL
+        let doc = client.find(d).await?;
         doc.go_online(target.clone()).await?;
         docs.push(doc);
     }

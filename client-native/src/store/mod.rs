@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sync_core::client::ClientStorageOp;
+use sync_core::client::{ClientStorageOp, StorageReply, StoredDoc};
 use sync_core::protocol::{DocumentId, StorageId};
 
 use crate::clock;
@@ -94,22 +94,13 @@ impl Store {
         Ok(StorageId::from(id))
     }
 
-    /// Records a document (idempotent) with its initial bytes, if any, in one transaction.
-    pub fn create_document(&mut self, doc: DocumentId, initial: Option<&[u8]>) -> Result<()> {
-        let tx = self.conn.transaction().db()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO documents (id, created_ms) VALUES (?1, ?2)",
-            params![doc.to_string(), clock::now_ms() as i64],
-        )
-        .db()?;
-        if let Some(bytes) = initial {
-            tx.execute(
-                "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'snapshot', ?2)",
-                params![doc.to_string(), bytes],
-            )
+    /// Records a document (idempotent): every write does this first, so a document is listed
+    /// once it has any data.
+    fn record(conn: &Connection, doc: DocumentId) -> Result<()> {
+        conn.prepare_cached("INSERT OR IGNORE INTO documents (id, created_ms) VALUES (?1, ?2)")
+            .db()?
+            .execute(params![doc.to_string(), clock::now_ms() as i64])
             .db()?;
-        }
-        tx.commit().db()?;
         Ok(())
     }
 
@@ -127,11 +118,11 @@ impl Store {
             .is_some())
     }
 
-    /// Every document id, oldest first.
+    /// Every document id, in the order they were first written.
     pub fn list_documents(&self) -> Result<Vec<DocumentId>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id FROM documents ORDER BY created_ms, id")
+            .prepare("SELECT id FROM documents ORDER BY rowid")
             .db()?;
         let ids = stmt
             .query_map([], |r| r.get::<_, String>(0))
@@ -141,29 +132,25 @@ impl Store {
         Ok(ids.into_iter().filter_map(|s| s.parse().ok()).collect())
     }
 
-    /// The document's bytes (chunks concatenated) and how many chunks they came from.
-    pub fn load_bytes(&self, doc: DocumentId) -> Result<(Vec<u8>, i64)> {
+    /// What the store holds for a document: its chunks concatenated, how many, and its sync
+    /// states (all empty for a document it does not hold).
+    pub fn load(&self, doc: DocumentId) -> Result<StoredDoc> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc = ?1 ORDER BY id")
             .db()?;
         let mut rows = stmt.query([doc.to_string()]).db()?;
-        let (mut out, mut n) = (Vec::new(), 0);
+        let mut stored = StoredDoc::default();
         while let Some(row) = rows.next().db()? {
             let blob: Vec<u8> = row.get(0).db()?;
-            out.extend_from_slice(&blob);
-            n += 1;
+            stored.bytes.extend_from_slice(&blob);
+            stored.chunks += 1;
         }
-        Ok((out, n))
-    }
-
-    /// The persisted sync states of a document.
-    pub fn sync_states(&self, doc: DocumentId) -> Result<BTreeMap<StorageId, Vec<u8>>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT peer, bytes FROM sync_states WHERE doc = ?1")
+            .prepare_cached("SELECT peer, bytes FROM sync_states WHERE doc = ?1")
             .db()?;
-        let rows = stmt
+        let states = stmt
             .query_map([doc.to_string()], |r| {
                 Ok((
                     StorageId::from(r.get::<_, String>(0)?),
@@ -171,23 +158,33 @@ impl Store {
                 ))
             })
             .db()?;
-        rows.collect::<Result<_, _>>().db()
+        stored.sync_states = states.collect::<Result<BTreeMap<_, _>, _>>().db()?;
+        Ok(stored)
     }
 
-    /// Carries out one storage task of the core, as one transaction.
-    pub fn apply(&mut self, op: &ClientStorageOp) -> Result<()> {
+    /// Carries out one storage op of the core, a write as one transaction.
+    pub fn run(&mut self, op: &ClientStorageOp) -> Result<StorageReply> {
+        let tx = self.conn.transaction().db()?;
         match op {
+            ClientStorageOp::Load { doc } => {
+                drop(tx);
+                return Ok(StorageReply::Loaded(self.load(*doc)?));
+            }
+            ClientStorageOp::List => {
+                drop(tx);
+                return Ok(StorageReply::Listed(self.list_documents()?));
+            }
             ClientStorageOp::AppendChanges { doc, bytes } => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'changes', ?2)",
-                    )
-                    .db()?
-                    .execute(params![doc.to_string(), bytes])
-                    .db()?;
+                Self::record(&tx, *doc)?;
+                tx.prepare_cached(
+                    "INSERT INTO doc_chunks (doc, kind, bytes) VALUES (?1, 'changes', ?2)",
+                )
+                .db()?
+                .execute(params![doc.to_string(), bytes])
+                .db()?;
             }
             ClientStorageOp::ReplaceWithSnapshot { doc, bytes } => {
-                let tx = self.conn.transaction().db()?;
+                Self::record(&tx, *doc)?;
                 tx.execute("DELETE FROM doc_chunks WHERE doc = ?1", [doc.to_string()])
                     .db()?;
                 tx.execute(
@@ -195,20 +192,20 @@ impl Store {
                     params![doc.to_string(), bytes],
                 )
                 .db()?;
-                tx.commit().db()?;
             }
             ClientStorageOp::PutSyncState { doc, peer, bytes } => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO sync_states (doc, peer, bytes) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (doc, peer) DO UPDATE SET bytes = excluded.bytes",
-                    )
-                    .db()?
-                    .execute(params![doc.to_string(), peer.as_str(), bytes])
-                    .db()?;
+                Self::record(&tx, *doc)?;
+                tx.prepare_cached(
+                    "INSERT INTO sync_states (doc, peer, bytes) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (doc, peer) DO UPDATE SET bytes = excluded.bytes",
+                )
+                .db()?
+                .execute(params![doc.to_string(), peer.as_str(), bytes])
+                .db()?;
             }
         }
-        Ok(())
+        tx.commit().db()?;
+        Ok(StorageReply::Done)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The store against real SQLite files.
 
-use sync_core::client::ClientStorageOp;
+use sync_core::client::{ClientStorageOp, StorageReply, StoredDoc};
 use sync_core::model::Page;
-use sync_core::protocol::{DocumentId, StorageId};
+use sync_core::protocol::DocumentId;
+use sync_core::testing::ClientStore;
 
 use super::*;
 
@@ -10,69 +11,61 @@ fn doc(n: u8) -> DocumentId {
     DocumentId::from_random_bytes([n; 16])
 }
 
-#[test]
-fn appended_changes_survive_reopen_and_many_docs_share_one_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut expected = Vec::new();
-    {
-        let mut store = Store::open(&path, Durability::Full).unwrap();
-        for n in 0..20 {
-            let mut page = Page::create([n; 16], &format!("page {n}"));
-            store
-                .create_document(doc(n), Some(&page.doc_mut().save()))
-                .unwrap();
-            let before = page.doc_mut().get_heads();
-            page.set_title(&format!("renamed {n}")).unwrap();
-            let bytes = page.doc_mut().save_after(&before);
-            store
-                .apply(&ClientStorageOp::AppendChanges { doc: doc(n), bytes })
-                .unwrap();
-            expected.push(page.title());
-        }
-    }
-    let store = Store::open(&path, Durability::Full).unwrap();
-    assert_eq!(store.list_documents().unwrap().len(), 20);
-    for n in 0..20 {
-        let (bytes, chunks) = store.load_bytes(doc(n)).unwrap();
-        assert_eq!(chunks, 2);
-        let page = Page::load(&bytes, [99; 16]).unwrap();
-        assert_eq!(page.title(), expected[n as usize]);
+/// The store under the core's conformance suite, on a real file reopened between steps.
+struct OnDisk {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    store: Store,
+}
+
+impl ClientStore for OnDisk {
+    fn run(&mut self, op: &ClientStorageOp) -> std::result::Result<StorageReply, String> {
+        self.store.run(op).map_err(|e| e.to_string())
     }
 }
 
 #[test]
-fn snapshot_replaces_chunks_and_sync_states_upsert() {
+fn sqlite_passes_the_storage_conformance_suite() {
+    let fresh = || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path, Durability::Full).unwrap();
+        OnDisk {
+            _dir: dir,
+            path,
+            store,
+        }
+    };
+    let reopen = |disk: OnDisk| {
+        let OnDisk { _dir, path, store } = disk;
+        drop(store);
+        let store = Store::open(&path, Durability::Full).unwrap();
+        OnDisk { _dir, path, store }
+    };
+    sync_core::testing::run_sync(fresh, reopen).unwrap();
+}
+
+#[test]
+fn many_documents_share_one_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db"), Durability::Normal).unwrap();
-    let mut page = Page::create([1; 16], "x");
-    store
-        .create_document(doc(1), Some(&page.doc_mut().save()))
-        .unwrap();
-    store
-        .apply(&ClientStorageOp::AppendChanges {
-            doc: doc(1),
-            bytes: Vec::new(),
-        })
-        .unwrap();
-    store
-        .apply(&ClientStorageOp::ReplaceWithSnapshot {
-            doc: doc(1),
-            bytes: page.doc_mut().save(),
-        })
-        .unwrap();
-    assert_eq!(store.load_bytes(doc(1)).unwrap().1, 1);
-    for bytes in [vec![1], vec![2, 3]] {
-        store
-            .apply(&ClientStorageOp::PutSyncState {
-                doc: doc(1),
-                peer: StorageId::from("relay"),
-                bytes,
-            })
-            .unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let mut store = Store::open(&path, Durability::Full).unwrap();
+        for n in 0..20 {
+            let mut page = Page::create([n; 16], &format!("page {n}"));
+            let bytes = page.doc_mut().save();
+            store
+                .run(&ClientStorageOp::ReplaceWithSnapshot { doc: doc(n), bytes })
+                .unwrap();
+        }
     }
-    let states = store.sync_states(doc(1)).unwrap();
-    assert_eq!(states.get(&StorageId::from("relay")), Some(&vec![2, 3]));
+    let store = Store::open(&path, Durability::Normal).unwrap();
+    assert_eq!(store.list_documents().unwrap().len(), 20);
+    for n in 0..20 {
+        let stored = store.load(doc(n)).unwrap();
+        let page = Page::load(&stored.bytes, [99; 16]).unwrap();
+        assert_eq!(page.title(), format!("page {n}"));
+    }
 }
 
 #[test]
@@ -130,11 +123,22 @@ fn a_newer_schema_is_refused_and_left_untouched() {
 fn a_failed_write_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("t.db"), Durability::Full).unwrap();
-    // The foreign key refuses chunks of a document that was never created.
-    let err = store.apply(&ClientStorageOp::AppendChanges {
+    // Fails the chunk insert, after the document row was written in the same transaction.
+    store
+        .conn
+        .execute_batch(
+            "CREATE TEMP TRIGGER fail BEFORE INSERT ON doc_chunks
+             BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+        )
+        .unwrap();
+    let err = store.run(&ClientStorageOp::AppendChanges {
         doc: doc(7),
         bytes: vec![1, 2, 3],
     });
     assert!(err.is_err());
-    assert_eq!(store.load_bytes(doc(7)).unwrap(), (Vec::new(), 0));
+    assert_eq!(store.load(doc(7)).unwrap(), StoredDoc::default());
+    assert!(
+        store.list_documents().unwrap().is_empty(),
+        "rolled back whole"
+    );
 }

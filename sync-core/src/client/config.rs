@@ -15,6 +15,9 @@ pub struct ClientConfig {
     pub backoff_base_ms: u64,
     /// Longest reconnect delay.
     pub backoff_max_ms: u64,
+    /// How long opening the transport, and then the `join`/`peer` handshake, may each take
+    /// before the attempt counts as failed and backs off.
+    pub connect_timeout_ms: u64,
     /// Delay before retrying a failed local save.
     pub save_retry_ms: u64,
     /// While connected and out of sync, reconnect if nothing progressed for this long. A sync
@@ -33,6 +36,7 @@ impl ClientConfig {
             max_frame_bytes: 1024 * 1024,
             backoff_base_ms: 250,
             backoff_max_ms: 30_000,
+            connect_timeout_ms: 10_000,
             save_retry_ms: 500,
             stall_timeout_ms: 15_000,
             compact_after_saves: 256,

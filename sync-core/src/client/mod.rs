@@ -1,18 +1,25 @@
-//! The client session: one document on one device, synced with the relay.
+//! The client session: one document on one device, synced with the relay, and the small
+//! multi-document layer over it. Every client decision lives here; a shell (native, browser,
+//! FFI) is a store, a socket, a clock and callbacks into the application.
 //!
 //! # Loop
-//! The shell loads the page and its saved sync states from local storage and builds a
-//! [`DocSync`]. It sends [`ClientInput::GoOnline`]; the session asks for a transport
-//! ([`ClientOutput::Connect`]), performs the `join`/`peer` handshake, and then runs the Automerge
-//! sync protocol. Edits go through [`DocSync::edit`], whose outputs begin with the storage write
-//! that makes the edit durable. When the connection drops, the session schedules a reconnect
-//! with exponential back-off and jitter ([`ClientOutput::SetTimer`]); edits made meanwhile are
-//! saved locally and sync when it is back.
+//! A shell gets a [`DocSync`] from a [`Repo`] (`create`, `open`, `find`) and carries out its
+//! outputs in order: storage ops (the first one reads the document: `Load`), `Connect` with
+//! the token, frames to send, one timer, [`ClientOutput::TokenNeeded`], status changes and
+//! events. It feeds back what happened: storage answers and failures, the transport opening,
+//! closing or being refused, frames, the timer, a token. Edits are data
+//! ([`PageEdit`](crate::model::PageEdit)) given to [`DocSync::apply`], whose outputs begin with
+//! the write that makes the edit durable.
+//!
+//! The session owns every deadline: the connect deadline (opening, then the `join`/`peer`
+//! handshake), the stall watchdog, reconnect back-off with jitter, and storage retries. When
+//! the connection drops it schedules a reconnect; edits made meanwhile are saved locally and
+//! sync when it is back.
 //!
 //! # In sync
 //! The relay acknowledges durable state with an `ack` carrying its heads. The session reports
-//! [`ClientEvent::InSync`] when those heads equal the page's: the relay durably holds every local
-//! change and the page holds every change the relay had.
+//! [`ClientEvent::InSync`] (and [`SyncStatus::InSync`]) when those heads equal the page's and
+//! local storage holds them too.
 //!
 //! # Cheap reconnects
 //! The sync state with the relay (its storage id is stable) is persisted on disconnect and when
@@ -20,12 +27,20 @@
 
 mod backoff;
 mod config;
+mod connection;
 mod doc_sync;
+mod durability;
+mod exchange;
 mod io;
+mod repo;
+mod rng;
+mod status;
 
 pub use config::ClientConfig;
-pub use doc_sync::{DocSync, Stopped};
-pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp};
+pub use doc_sync::{ApplyError, BatchResult, DocSync, Stopped};
+pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp, StorageReply, StoredDoc};
+pub use repo::{DocSummary, Repo};
+pub use status::{ClientStatus, SyncStatus};
 
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,14 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::InvalidInput;
 
 /// The stable id of a block: 16 lowercase hex digits, chosen at random when the block is made.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// In JSON it is that string; parsing it applies the same checks as [`FromStr`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct BlockId(String);
 
 impl BlockId {
@@ -34,6 +38,20 @@ impl fmt::Display for BlockId {
     }
 }
 
+impl TryFrom<String> for BlockId {
+    type Error = InvalidInput;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<BlockId> for String {
+    fn from(id: BlockId) -> Self {
+        id.0
+    }
+}
+
 impl FromStr for BlockId {
     type Err = InvalidInput;
 
@@ -44,7 +62,11 @@ impl FromStr for BlockId {
 
 /// What a block is. Kind-specific settings (`level`, `checked`, `language`) are stored as
 /// separate props so that concurrent edits of different settings both survive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In JSON: `{"kind":"heading","level":2}`, `{"kind":"todo","checked":true}`,
+/// `{"kind":"paragraph"}`; parsing checks the settings as [`BlockKind::from_parts`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", try_from = "KindJson")]
 pub enum BlockKind {
     /// Plain text.
     Paragraph,
@@ -88,6 +110,16 @@ impl BlockKind {
         }
     }
 
+    /// Checks the settings: heading levels are 1 to 3.
+    pub fn check(&self) -> Result<(), InvalidInput> {
+        match self {
+            Self::Heading { level } if !(1..=3).contains(level) => {
+                Err(InvalidInput::HeadingLevel(*level))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Builds a kind from its name plus the optional settings a caller (such as the CLI) gives.
     pub fn from_parts(
         name: &str,
@@ -128,8 +160,50 @@ impl BlockKind {
     ];
 }
 
-/// The marks rich text supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The JSON form of [`BlockKind`] before its settings are checked.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum KindJson {
+    Paragraph,
+    Heading {
+        level: u8,
+    },
+    Todo {
+        #[serde(default)]
+        checked: bool,
+    },
+    Bulleted,
+    Numbered,
+    Quote,
+    Code {
+        #[serde(default)]
+        language: Option<String>,
+    },
+    Divider,
+}
+
+impl TryFrom<KindJson> for BlockKind {
+    type Error = InvalidInput;
+
+    fn try_from(k: KindJson) -> Result<Self, Self::Error> {
+        let kind = match k {
+            KindJson::Paragraph => Self::Paragraph,
+            KindJson::Heading { level } => Self::Heading { level },
+            KindJson::Todo { checked } => Self::Todo { checked },
+            KindJson::Bulleted => Self::Bulleted,
+            KindJson::Numbered => Self::Numbered,
+            KindJson::Quote => Self::Quote,
+            KindJson::Code { language } => Self::Code { language },
+            KindJson::Divider => Self::Divider,
+        };
+        kind.check()?;
+        Ok(kind)
+    }
+}
+
+/// The marks rich text supports; in JSON, the lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MarkName {
     /// Bold; value `true`.
     Bold,
@@ -184,8 +258,10 @@ impl FromStr for MarkName {
     }
 }
 
-/// A mark to apply: a name plus, for `link` and `color`, its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A mark to apply: a name plus, for `link` and `color`, its value. In JSON
+/// `{"name":"bold"}` or `{"name":"link","value":"https://…"}`, checked as [`FromStr`] checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "MarkSpecJson")]
 pub struct MarkSpec {
     /// Which mark.
     pub name: MarkName,
@@ -202,7 +278,30 @@ impl FromStr for MarkSpec {
             Some((n, v)) => (n, Some(v.to_owned())),
             None => (s, None),
         };
-        let name: MarkName = name.parse()?;
+        Self::new(name.parse()?, value)
+    }
+}
+
+/// The JSON form of [`MarkSpec`] before the value is checked against the name.
+#[derive(Deserialize)]
+struct MarkSpecJson {
+    name: MarkName,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+impl TryFrom<MarkSpecJson> for MarkSpec {
+    type Error = InvalidInput;
+
+    fn try_from(m: MarkSpecJson) -> Result<Self, Self::Error> {
+        Self::new(m.name, m.value)
+    }
+}
+
+impl MarkSpec {
+    /// A mark with its value, checked: `link` and `color` need a non-empty value, the others
+    /// take none.
+    pub fn new(name: MarkName, value: Option<String>) -> Result<Self, InvalidInput> {
         match (name.takes_value(), &value) {
             (true, None) => Err(InvalidInput::MarkNeedsValue(name.as_str())),
             (true, Some(v)) if v.is_empty() => Err(InvalidInput::MarkNeedsValue(name.as_str())),

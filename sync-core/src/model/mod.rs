@@ -33,6 +33,7 @@
 //! shows the same tree, every live block exactly once, and no live block is lost.
 
 mod block;
+mod edit;
 mod error;
 mod location;
 mod page;
@@ -41,6 +42,7 @@ mod render;
 mod tree;
 
 pub use block::{BlockId, BlockKind, MarkName, MarkSpec};
+pub use edit::{Applied, PageEdit};
 pub use error::{EditError, InvalidInput, LoadError};
 pub use page::{Page, Target};
 pub use render::{BlockView, MarkView, PageView};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use automerge::marks::{ExpandMark, Mark};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
 
 use super::block::{BlockId, BlockKind, MarkName, MarkSpec};
 use super::error::{EditError, LoadError};
@@ -20,8 +21,10 @@ const TEXT: &str = "text";
 const LOCATION: &str = "loc";
 const DELETED: &str = "deleted";
 
-/// Where to put a new or moved block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where to put a new or moved block. In JSON `{"type":"end","parent":null}`,
+/// `{"type":"start","parent":"<id>"}` or `{"type":"after","block":"<id>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "TargetJson", into = "TargetJson")]
 pub enum Target {
     /// Last child of `parent` (None: the top level).
     End {
@@ -35,6 +38,43 @@ pub enum Target {
     },
     /// Right after this sibling, under the same parent.
     After(BlockId),
+}
+
+/// The JSON form of [`Target`] (a tagged object, which TypeScript and uniffi users read best).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum TargetJson {
+    End {
+        #[serde(default)]
+        parent: Option<BlockId>,
+    },
+    Start {
+        #[serde(default)]
+        parent: Option<BlockId>,
+    },
+    After {
+        block: BlockId,
+    },
+}
+
+impl From<TargetJson> for Target {
+    fn from(t: TargetJson) -> Self {
+        match t {
+            TargetJson::End { parent } => Self::End { parent },
+            TargetJson::Start { parent } => Self::Start { parent },
+            TargetJson::After { block } => Self::After(block),
+        }
+    }
+}
+
+impl From<Target> for TargetJson {
+    fn from(t: Target) -> Self {
+        match t {
+            Target::End { parent } => Self::End { parent },
+            Target::Start { parent } => Self::Start { parent },
+            Target::After(block) => Self::After { block },
+        }
+    }
 }
 
 /// A Notion-style page: a tree of rich-text blocks in one Automerge document.
@@ -122,6 +162,7 @@ impl Page {
         text: &str,
         target: &Target,
     ) -> Result<BlockId, EditError> {
+        kind.check()?;
         let blocks = self.blocks_obj()?;
         let tree = self.tree();
         let place = self.place_for(&tree, target, None)?;
@@ -210,6 +251,27 @@ impl Page {
         self.check_mark_range(block, &text_obj, start, end)?;
         self.doc
             .unmark(&text_obj, name.as_str(), start, end, expand_rule(name))?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Changes a block's kind and writes the new kind's settings. Settings of other kinds are
+    /// left in place (they are not shown), so a concurrent edit of them is not lost either.
+    pub fn set_kind(&mut self, block: &BlockId, kind: &BlockKind) -> Result<(), EditError> {
+        kind.check()?;
+        let obj = self.block_map(block)?;
+        if self.is_deleted(&obj) {
+            return Err(EditError::Deleted(block.to_string()));
+        }
+        self.doc.put(&obj, KIND, kind.name())?;
+        let props = match self.doc.get(&obj, PROPS)? {
+            Some((Value::Object(ObjType::Map), props)) => props,
+            _ => self.doc.put_object(&obj, PROPS, ObjType::Map)?,
+        };
+        write_kind_props(&mut self.doc, &props, kind)?;
+        if let BlockKind::Code { language: None } = kind {
+            self.doc.delete(&props, "language")?;
+        }
         self.doc.commit();
         Ok(())
     }

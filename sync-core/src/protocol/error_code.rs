@@ -128,6 +128,13 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// In JSON the code is its string, as on the wire (`"auth_failed"`).
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl FromStr for ErrorCode {
     type Err = UnknownErrorCode;
 

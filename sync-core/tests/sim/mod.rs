@@ -12,13 +12,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sync_core::client::{ClientConfig, ClientEvent, ClientInput, ClientOutput, DocSync};
+use sync_core::client::{
+    ClientConfig, ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply,
+};
 use sync_core::io::{ConnId, TaskId};
 use sync_core::model::{BlockId, BlockKind, MarkName, Page, Target};
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
 use sync_core::relay::{PeerAccess, RelayRoom, RoomConfig, RoomInput, RoomOutput};
 
-use storage::{ClientStore, RelayStore};
+use storage::RelayStore;
+use sync_core::testing::{ClientStore, MemoryStore};
 
 /// Knobs of one scenario.
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ struct Frame {
 
 struct Client {
     sync: DocSync,
-    store: ClientStore,
+    store: MemoryStore,
     conn: Option<ConnId>,
     /// The relay accepted the connection (the shell saw it open).
     timer: Option<u64>,
@@ -131,31 +134,22 @@ impl Sim {
         sim.relay_outputs(outs);
         for i in 0..n_clients {
             let actor: [u8; 16] = sim.rng.random();
-            // Client 0 creates the page; the others start empty and fetch it.
-            let page = if i == 0 {
-                Page::create(actor, "Simulated page")
+            // Client 0 creates the page; the others load an empty store and fetch it.
+            let (sync, first) = if i == 0 {
+                DocSync::create(client_config(i), doc_id, "Simulated page", actor)
             } else {
-                Page::empty(actor)
+                DocSync::open(client_config(i), doc_id, actor)
             };
-            let mut store = ClientStore::default();
-            let mut page = page;
-            store.seed(&page.doc_mut().save());
-            let sync = DocSync::new(
-                client_config(i),
-                doc_id,
-                page,
-                BTreeMap::new(),
-                sim.rng.random(),
-            );
             sim.clients.push(Client {
                 sync,
-                store,
+                store: MemoryStore::default(),
                 conn: None,
                 timer: None,
                 wants_online: true,
                 actor,
                 in_sync: false,
             });
+            sim.client_outputs(i, first);
             let outs = sim.clients[i].sync.handle(sim.now, ClientInput::GoOnline);
             sim.client_outputs(i, outs);
         }
@@ -253,7 +247,7 @@ impl Sim {
     fn describe(&mut self) -> String {
         let mut s = String::new();
         for (i, c) in self.clients.iter_mut().enumerate() {
-            let heads = c.sync.page_mut_for_read().doc_mut().get_heads();
+            let heads = c.sync.heads();
             s.push_str(&format!(
                 "client {i}: in_sync={} stopped={:?} heads={heads:?}\n",
                 c.in_sync,
@@ -263,7 +257,8 @@ impl Sim {
         let relay_heads = self.relay.heads();
         s.push_str(&format!("relay heads={relay_heads:?}\n"));
         for (i, c) in self.clients.iter_mut().enumerate() {
-            let doc = c.sync.page_mut_for_read().doc_mut();
+            let mut page = c.sync.page().clone();
+            let doc = page.doc_mut();
             let heads = doc.get_heads();
             let has_relay: Vec<bool> = relay_heads
                 .iter()
@@ -288,7 +283,6 @@ impl Sim {
 
     /// Asserts convergence and the tree invariants; returns the common JSON.
     pub(crate) fn assert_converged(&mut self) -> String {
-        let url = self.doc_id.to_url();
         let relay_heads = {
             let mut h = self.relay.durable_heads();
             h.sort();
@@ -296,13 +290,11 @@ impl Sim {
         };
         let mut jsons = Vec::new();
         for c in &mut self.clients {
-            let page = c.sync.page_mut_for_read();
-            let mut heads = page.doc_mut().get_heads();
-            heads.sort();
+            let heads = c.sync.heads();
             assert_eq!(heads, relay_heads, "client heads differ from the relay's");
-            jsons.push(page.to_json(&url));
+            jsons.push(c.sync.to_json());
             // Every live block is shown exactly once, and nothing else is shown.
-            let view = page.view(&url);
+            let view = c.sync.view();
             let mut shown = Vec::new();
             collect_ids(&view.blocks, &mut shown);
             let unique: BTreeSet<String> = shown.iter().cloned().collect();
@@ -311,7 +303,9 @@ impl Sim {
                 shown.len(),
                 "a block is shown twice: {shown:?}"
             );
-            let live: BTreeSet<String> = page
+            let live: BTreeSet<String> = c
+                .sync
+                .page()
                 .live_block_ids()
                 .iter()
                 .map(ToString::to_string)
@@ -322,8 +316,13 @@ impl Sim {
             assert_eq!(j, &jsons[0], "replicas diverged");
         }
         // A replica rebuilt from each client's storage holds everything it saved.
-        for c in &self.clients {
-            let bytes = c.store.doc_bytes();
+        for c in &mut self.clients {
+            let Ok(StorageReply::Loaded(stored)) =
+                c.store.run(&ClientStorageOp::Load { doc: self.doc_id })
+            else {
+                panic!("the memory store always loads");
+            };
+            let bytes = stored.bytes;
             let mut reloaded = Page::load(&bytes, c.actor).expect("stored bytes load");
             let mut h = reloaded.doc_mut().get_heads();
             h.sort();
@@ -450,17 +449,11 @@ impl Sim {
         // would otherwise be written again with the same sequence numbers.
         let actor: [u8; 16] = self.rng.random();
         self.clients[c].actor = actor;
-        let bytes = self.clients[c].store.doc_bytes();
-        let page = if bytes.is_empty() {
-            Page::empty(actor)
-        } else {
-            Page::load(&bytes, actor).expect("a crashed client's storage loads")
-        };
-        let saved = self.clients[c].store.sync_states();
-        let seed = self.rng.random();
-        self.clients[c].sync = DocSync::new(client_config(c), self.doc_id, page, saved, seed);
+        let (sync, first) = DocSync::open(client_config(c), self.doc_id, actor);
+        self.clients[c].sync = sync;
         self.clients[c].timer = None;
         self.clients[c].in_sync = false;
+        self.client_outputs(c, first);
         if self.clients[c].wants_online {
             let outs = self.clients[c].sync.handle(self.now, ClientInput::GoOnline);
             self.client_outputs(c, outs);
@@ -476,9 +469,13 @@ impl Sim {
                 .relay
                 .handle(self.now, RoomInput::Disconnected { conn });
             self.relay_outputs(outs);
-            let outs = self.clients[c]
-                .sync
-                .handle(self.now, ClientInput::TransportClosed { code: None });
+            let outs = self.clients[c].sync.handle(
+                self.now,
+                ClientInput::TransportClosed {
+                    code: None,
+                    reason: String::new(),
+                },
+            );
             self.client_outputs(c, outs);
         }
     }
@@ -633,9 +630,13 @@ impl Sim {
                                 .handle(self.now, ClientInput::Frame(f.bytes));
                             self.client_outputs(c, outs);
                         }
-                        let outs = self.clients[c]
-                            .sync
-                            .handle(self.now, ClientInput::TransportClosed { code: Some(code) });
+                        let outs = self.clients[c].sync.handle(
+                            self.now,
+                            ClientInput::TransportClosed {
+                                code: Some(code),
+                                reason: String::new(),
+                            },
+                        );
                         self.client_outputs(c, outs);
                     }
                 }
@@ -674,7 +675,7 @@ impl Sim {
         }
         for out in outs {
             match out {
-                ClientOutput::Connect => {
+                ClientOutput::Connect { .. } => {
                     let conn = ConnId(self.next_conn);
                     self.next_conn += 1;
                     self.conn_owner.insert(conn, c);
@@ -717,14 +718,18 @@ impl Sim {
                     }
                 }
                 ClientOutput::Storage { task, op } => {
-                    let fail = self.roll(self.faults.storage_fail_per_mille);
-                    let outcome = self.clients[c].store.apply(op, fail);
+                    if op.is_write() && self.roll(self.faults.storage_fail_per_mille) {
+                        self.clients[c].store.fail_next_writes = 1;
+                    }
+                    let outcome = self.clients[c].store.run(&op);
                     let outs = self.clients[c]
                         .sync
                         .handle(self.now, ClientInput::StorageDone { task, outcome });
                     self.client_outputs(c, outs);
                 }
                 ClientOutput::SetTimer { at_ms } => self.clients[c].timer = Some(at_ms),
+                // Tokens never expire in the simulation; the status is derived from events.
+                ClientOutput::TokenNeeded { .. } | ClientOutput::Status(_) => {}
                 ClientOutput::Event(ev) => match ev {
                     ClientEvent::InSync => self.clients[c].in_sync = true,
                     ClientEvent::RemoteChange | ClientEvent::Disconnected { .. } => {

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sync_core::client::ClientStorageOp;
 use sync_core::io::TaskId;
-use sync_core::protocol::StorageId;
 use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredRow, StoredSnapshot};
 
 /// The relay's Durable Object storage plus R2.
@@ -100,40 +98,5 @@ impl RelayStore {
             deleted: self.deleted,
             ledger: self.ledger,
         }
-    }
-}
-
-/// A client's SQLite store: document bytes (snapshot plus appended changes) and sync states.
-#[derive(Debug, Default)]
-pub(crate) struct ClientStore {
-    chunks: Vec<Vec<u8>>,
-    sync: BTreeMap<StorageId, Vec<u8>>,
-}
-
-impl ClientStore {
-    pub(crate) fn seed(&mut self, bytes: &[u8]) {
-        self.chunks = vec![bytes.to_vec()];
-    }
-
-    pub(crate) fn apply(&mut self, op: ClientStorageOp, fail: bool) -> Result<(), String> {
-        if fail {
-            return Err("injected storage failure".into());
-        }
-        match op {
-            ClientStorageOp::AppendChanges { bytes, .. } => self.chunks.push(bytes),
-            ClientStorageOp::ReplaceWithSnapshot { bytes, .. } => self.chunks = vec![bytes],
-            ClientStorageOp::PutSyncState { peer, bytes, .. } => {
-                self.sync.insert(peer, bytes);
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn doc_bytes(&self) -> Vec<u8> {
-        self.chunks.concat()
-    }
-
-    pub(crate) fn sync_states(&self) -> BTreeMap<StorageId, Vec<u8>> {
-        self.sync.clone()
     }
 }

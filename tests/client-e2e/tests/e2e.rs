@@ -165,7 +165,7 @@ fn ten_k_edits(data: &Path, n: usize) -> anyhow::Result<String> {
         // Each edit is still its own committed transaction; `Normal` skips the fsync per
         // commit, which on a busy CI disk costs far more than the edit itself.
         let client = client_native::Client::open_with(data, client_native::Durability::Normal)?;
-        let doc = client.create("big")?;
+        let doc = client.create("big").await?;
         let blk = doc
             .add_block(
                 client_native::BlockKind::Paragraph,

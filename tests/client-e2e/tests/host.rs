@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_e2e::{Device, Relay, jwt_secret, relay_script, tessera_bin, token};
-use client_native::{Client, DocEvent, DocStatus, DocumentId, SyncTarget};
+use client_native::{Client, ClientStatus, DocEvent, SyncTarget};
 
 #[test]
 fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
@@ -29,10 +29,10 @@ fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let events: Arc<Mutex<Vec<DocEvent>>> = Arc::default();
-    let statuses: Arc<Mutex<Vec<DocStatus>>> = Arc::default();
+    let statuses: Arc<Mutex<Vec<ClientStatus>>> = Arc::default();
     rt.block_on(async {
         let client = Client::open(&dir.join("b"))?;
-        let b = client.open_or_fetch(DocumentId::parse_url_or_id(&doc)?)?;
+        let b = client.find(&doc).await?;
         let on_event = b.subscribe(Box::new({
             let events = events.clone();
             move |e| events.lock().unwrap().push(e)
@@ -44,7 +44,11 @@ fn callbacks_see_remote_changes_through_the_relay() -> anyhow::Result<()> {
         b.go_online(SyncTarget::new(url.clone(), t.clone())).await?;
         b.sync_until_in_sync(Duration::from_secs(60)).await?;
         wait_for("a connected status", || {
-            statuses.lock().unwrap().iter().any(|s| s.connected)
+            statuses
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.sync.is_connected())
         })
         .await?;
 
@@ -91,5 +95,86 @@ async fn wait_for(what: &str, cond: impl Fn() -> bool) -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(())
+}
+
+/// The relay refuses the token; the core asks the application's token provider once, the
+/// session reconnects with its answer and syncs. A provider that answers with another bad
+/// token is not asked again: the document stops with the typed refusal.
+#[test]
+fn the_token_provider_is_asked_when_the_relay_refuses_the_token() -> anyhow::Result<()> {
+    let script = relay_script();
+    let dir = std::env::temp_dir().join(format!("tessera-e2e-token-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let relay = Relay::start(&script, &dir.join("relay"))?;
+    let url = relay.url();
+    let bin = tessera_bin()?;
+    let good = token(&bin, &jwt_secret()?)?;
+    let bad = token(&bin, "not-the-relay-secret-but-long-enough-to-sign")?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = Client::open(&dir.join("a"))?;
+        let doc = client.create("tokens").await?;
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let provider: client_native::TokenProvider = Arc::new({
+            let asked = asked.clone();
+            let good = good.clone();
+            move |code| {
+                asked.lock().unwrap().push(code);
+                Some(good.clone())
+            }
+        });
+        let target = SyncTarget::new(url.clone(), bad.clone()).with_token_provider(provider);
+        doc.go_online(target).await?;
+        doc.sync_until_in_sync(Duration::from_secs(60)).await?;
+        anyhow::ensure!(
+            *asked.lock().unwrap() == vec![client_native::ErrorCode::AuthFailed],
+            "the provider was asked {:?}",
+            asked.lock().unwrap()
+        );
+        doc.go_offline().await?;
+
+        // A provider that keeps handing out a refused token: asked once, then a typed stop.
+        let other = client.create("still refused").await?;
+        let asked = Arc::new(Mutex::new(0));
+        let provider: client_native::TokenProvider = Arc::new({
+            let asked = asked.clone();
+            let bad = bad.clone();
+            move |_| {
+                *asked.lock().unwrap() += 1;
+                Some(bad.clone())
+            }
+        });
+        other
+            .go_online(SyncTarget::new(url.clone(), bad.clone()).with_token_provider(provider))
+            .await?;
+        let err = other
+            .sync_until_in_sync(Duration::from_secs(60))
+            .await
+            .expect_err("a refused token cannot sync");
+        anyhow::ensure!(
+            matches!(err, client_native::Error::NeedsToken { .. }),
+            "{err}"
+        );
+        // Let a would-be loop show itself.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        anyhow::ensure!(
+            *asked.lock().unwrap() == 1,
+            "asked {}",
+            asked.lock().unwrap()
+        );
+        anyhow::ensure!(
+            other.current_status().sync.is_final(),
+            "{:?}",
+            other.current_status()
+        );
+        anyhow::Ok(())
+    })?;
+    drop(relay);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

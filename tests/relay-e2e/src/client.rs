@@ -1,11 +1,13 @@
 //! A `DocSync` session carried over tokio-tungstenite: the same loop a native shell runs, with
 //! storage that always succeeds at once.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sync_core::client::{ClientConfig, ClientEvent, ClientInput, ClientOutput, DocSync};
+use sync_core::client::{
+    ClientConfig, ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply,
+    StoredDoc,
+};
 use sync_core::io::Millis;
 use sync_core::model::Page;
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
@@ -43,16 +45,29 @@ impl Client {
     /// empty and fetches the document.
     pub fn new(name: &str, url: String, doc: DocumentId, create: bool) -> Self {
         let actor = actor_for(name);
-        let page = if create {
-            Page::create(actor, "E2E page")
-        } else {
-            Page::empty(actor)
-        };
         let config = ClientConfig::new(
             PeerId::from(format!("peer-{name}").as_str()),
             StorageId::from(format!("storage-{name}").as_str()),
         );
-        let sync = DocSync::new(config, doc, page, BTreeMap::new(), 7);
+        let (mut sync, first) = if create {
+            DocSync::create(config, doc, "E2E page", actor)
+        } else {
+            DocSync::loaded(config, doc, StoredDoc::default(), actor)
+        };
+        // The first outputs are storage only (the new page's save): answered at once, as
+        // every storage op is here (this client keeps no disk).
+        for out in first {
+            if let ClientOutput::Storage { task, .. } = out {
+                sync.handle(
+                    now_ms(),
+                    ClientInput::StorageDone {
+                        task,
+                        outcome: Ok(StorageReply::Done),
+                    },
+                );
+            }
+        }
+        assert!(sync.is_saved(), "the first outputs were storage only");
         Self {
             sync,
             url,
@@ -136,12 +151,18 @@ impl Client {
                 let code = frame.map(|f| u16::from(f.code));
                 self.last_close = code;
                 self.ws = None;
-                ClientInput::TransportClosed { code }
+                ClientInput::TransportClosed {
+                    code,
+                    reason: String::new(),
+                }
             }
             Ok(Some(Ok(_))) => return,
             Ok(Some(Err(_)) | None) => {
                 self.ws = None;
-                ClientInput::TransportClosed { code: None }
+                ClientInput::TransportClosed {
+                    code: None,
+                    reason: String::new(),
+                }
             }
         };
         let outs = self.sync.handle(now_ms(), input);
@@ -152,12 +173,15 @@ impl Client {
         let mut queue: std::collections::VecDeque<ClientOutput> = outs.into();
         while let Some(out) = queue.pop_front() {
             let input = match out {
-                ClientOutput::Connect => match connect_async(self.url.as_str()).await {
+                ClientOutput::Connect { .. } => match connect_async(self.url.as_str()).await {
                     Ok((ws, _)) => {
                         self.ws = Some(ws);
                         Some(ClientInput::TransportOpened)
                     }
-                    Err(_) => Some(ClientInput::TransportClosed { code: None }),
+                    Err(_) => Some(ClientInput::TransportClosed {
+                        code: None,
+                        reason: String::new(),
+                    }),
                 },
                 ClientOutput::Disconnect => {
                     if let Some(mut ws) = self.ws.take() {
@@ -179,15 +203,23 @@ impl Client {
                         && ws.send(Message::Binary(bytes.into())).await.is_err()
                     {
                         self.ws = None;
-                        Some(ClientInput::TransportClosed { code: None })
+                        Some(ClientInput::TransportClosed {
+                            code: None,
+                            reason: String::new(),
+                        })
                     } else {
                         None
                     }
                 }
-                ClientOutput::Storage { task, .. } => Some(ClientInput::StorageDone {
+                ClientOutput::Storage { task, op } => Some(ClientInput::StorageDone {
                     task,
-                    outcome: Ok(()),
+                    outcome: Ok(match op {
+                        ClientStorageOp::Load { .. } => StorageReply::Loaded(StoredDoc::default()),
+                        ClientStorageOp::List => StorageReply::Listed(Vec::new()),
+                        _ => StorageReply::Done,
+                    }),
                 }),
+                ClientOutput::TokenNeeded { .. } | ClientOutput::Status(_) => None,
                 ClientOutput::SetTimer { at_ms } => {
                     self.timer = Some(at_ms);
                     None

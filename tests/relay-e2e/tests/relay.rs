@@ -453,7 +453,7 @@ async fn a_document_over_the_frame_limit_travels_in_several_frames() {
         })
         .await;
     }
-    let size = a.sync.page_mut_for_read().doc_mut().save().len();
+    let size = a.sync.page().clone().doc_mut().save().len();
     assert!(size > FRAME_LIMIT, "the document is only {size} bytes");
     assert!(
         a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
@@ -469,10 +469,7 @@ async fn a_document_over_the_frame_limit_travels_in_several_frames() {
         "B never got the large document: {:?}",
         b.events
     );
-    let (ah, bh) = (
-        a.sync.page_mut_for_read().doc_mut().get_heads(),
-        b.sync.page_mut_for_read().doc_mut().get_heads(),
-    );
+    let (ah, bh) = (a.sync.heads(), b.sync.heads());
     assert_eq!(ah, bh, "A and B differ");
     let max = b.frames_in.iter().max().copied().unwrap_or(0);
     let total: usize = b.frames_in.iter().sum();
