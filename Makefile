@@ -30,6 +30,7 @@ help:
 	@echo "Parts of the tests"
 	@echo "  make test-core     sync-core: unit, golden wire, decoder and the seeded simulator"
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
+	@echo "  make test-relay-graph   the paper history through the relay in workerd (release)"
 	@echo "  make test-client   client-native tests and the client's workerd suite"
 	@echo "  make test-client-e2e   only the client's workerd suite"
 	@echo "The relay"
@@ -40,7 +41,7 @@ help:
 	@echo "  make demo-core     the demo in one process, no network"
 	@echo "  make bench         every benchmark"
 	@echo "  make bench-core    automerge versions compared"
-	@echo "  make bench-relay   relay room figures next to a naive baseline"
+	@echo "  make bench-relay   graph room figures P2-P5 next to today's room and Automerge::load"
 	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
 
 setup:

@@ -156,6 +156,16 @@ impl PeerSync {
     ) -> Option<Outgoing> {
         let our_heads = graph.heads();
         let their_heads = self.their_heads.clone().unwrap_or_default();
+        // Their heads may have reached the graph after their message was received (the room
+        // admits changes once quota allows): then they are shared now, as automerge would have
+        // recorded had it applied them on receipt. Without this the `have` below would cover
+        // everything since an old point, every time.
+        if !their_heads.is_empty()
+            && self.shared_heads != their_heads
+            && their_heads.iter().all(|h| graph.contains(h))
+        {
+            self.shared_heads.clone_from(&their_heads);
+        }
         let our_have = if our_need.iter().all(|h| their_heads.contains(h)) {
             vec![self.bloom(graph)]
         } else {
