@@ -298,15 +298,13 @@ fn stock_automerge_peers_converge_through_the_graph_on_random_schedules() {
         // Then run every pair until quiet.
         for _ in 0..50 {
             let mut quiet = true;
-            for p in 0..n {
-                let (doc, state) = &mut peers[p];
+            for (p, (doc, state)) in peers.iter_mut().enumerate() {
                 if let Some(m) = doc.sync().generate_sync_message(state) {
                     quiet = false;
                     hub.receive(p, m);
                 }
                 if let Some(m) = hub.generate(p) {
                     quiet = false;
-                    let (doc, state) = &mut peers[p];
                     doc.sync().receive_sync_message(state, m).unwrap();
                 }
             }

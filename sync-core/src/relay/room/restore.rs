@@ -39,10 +39,7 @@ impl RelayRoom {
         for row in rows {
             let seq = row.seq;
             let bytes = match &row.index {
-                Some(index) => match self.graph.adopt_row(row.bytes, index) {
-                    Ok(()) => None,
-                    Err(bytes) => Some(bytes),
-                },
+                Some(index) => self.graph.adopt_row(row.bytes, index).err(),
                 None => Some(row.bytes),
             };
             if let Some(bytes) = bytes {
