@@ -393,3 +393,47 @@ fn a_big_first_sync_goes_out_in_batches_one_per_round_trip() {
     assert!(biggest <= 1_000 + 200, "{biggest}");
     assert_eq!(fresh.doc.get_heads(), clients[0].doc.get_heads());
 }
+
+#[test]
+fn back_to_back_messages_end_in_one_ack_of_the_last_head() {
+    let mut doc = AutoCommit::new();
+    for i in 0..150 {
+        doc.put(ROOT, "k", i).unwrap();
+        doc.commit();
+    }
+    let changes = doc.get_changes(&[]);
+    let mut room = room();
+    join(&mut room, ConnId(1), true);
+    let mut outs = Vec::new();
+    for part in changes.chunks(50) {
+        let msg = sync::Message {
+            heads: vec![part.last().unwrap().hash()],
+            need: Vec::new(),
+            have: Vec::new(),
+            changes: sync::ChunkList::from(
+                part.iter()
+                    .map(|c| c.raw_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            ),
+            flags: None,
+            version: sync::MessageVersion::V1,
+        };
+        let m = Message::Sync {
+            document_id: DOC,
+            sender_id: PeerId::from("peer"),
+            target_id: PeerId::from("tessera-relay"),
+            data: msg.encode(),
+        };
+        outs.extend(room.handle(NOW, frame(ConnId(1), &m)));
+    }
+    let outs = settle(&mut room, outs);
+    let last = vec![changes.last().unwrap().hash().to_string()];
+    let acks: Vec<Vec<String>> = sent(&outs, ConnId(1))
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Ack { heads, .. } => Some(heads),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.last(), Some(&last), "{acks:?}");
+}
