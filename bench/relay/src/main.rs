@@ -238,7 +238,7 @@ fn feed(
         },
     };
     let mut rows = Vec::new();
-    let mut queue: Vec<RoomInput> = vec![
+    let mut queue: std::collections::VecDeque<RoomInput> = std::collections::VecDeque::from([
         RoomInput::Connected { conn, access },
         RoomInput::Frame {
             conn,
@@ -249,10 +249,10 @@ fn feed(
             }
             .encode(),
         },
-    ];
+    ]);
     let mut at = 0;
     loop {
-        while let Some(input) = queue.pop() {
+        while let Some(input) = queue.pop_front() {
             for out in room.handle(0, input) {
                 match out {
                     RoomOutput::Storage { task, op } => {
@@ -266,13 +266,13 @@ fn feed(
                                 index: Some(index),
                             });
                         }
-                        queue.push(RoomInput::StorageDone {
+                        queue.push_back(RoomInput::StorageDone {
                             task,
                             outcome: Ok(()),
                         });
                     }
                     RoomOutput::ReserveQuota { bytes, .. } => {
-                        queue.push(RoomInput::Quota(Ok(bytes)));
+                        queue.push_back(RoomInput::Quota(Ok(bytes)));
                     }
                     RoomOutput::Close { reason, .. } => {
                         panic!("the room closed the feeder: {reason}")
@@ -299,7 +299,7 @@ fn feed(
             version: automerge::sync::MessageVersion::V1,
         }
         .encode();
-        queue.push(RoomInput::Frame {
+        queue.push_back(RoomInput::Frame {
             conn,
             bytes: Message::Sync {
                 document_id: room.doc_id(),
