@@ -25,6 +25,38 @@ pub trait Link {
     fn disconnect(&mut self, now: Millis);
 }
 
+/// A connection output a [`Device`] asked for, recorded by `Vec<LinkAction>` (itself a
+/// [`Link`]) for a shell that carries it out afterwards: an async socket, a simulated network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkAction {
+    /// Open a transport with this token; answer with `TransportOpened` or a close.
+    Connect {
+        /// The token.
+        token: Option<String>,
+    },
+    /// Send this frame.
+    Send(Vec<u8>),
+    /// Close the transport.
+    Disconnect,
+}
+
+impl Link for Vec<LinkAction> {
+    fn connect(&mut self, _now: Millis, token: Option<&str>) -> Option<ClientInput> {
+        self.push(LinkAction::Connect {
+            token: token.map(str::to_owned),
+        });
+        None
+    }
+
+    fn send(&mut self, _now: Millis, frame: Vec<u8>) {
+        self.push(LinkAction::Send(frame));
+    }
+
+    fn disconnect(&mut self, _now: Millis) {
+        self.push(LinkAction::Disconnect);
+    }
+}
+
 /// Why [`Device::apply`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {

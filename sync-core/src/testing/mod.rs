@@ -7,7 +7,7 @@ mod device;
 mod memory_store;
 
 pub use conformance::{Case, Expect, Step, cases, run_sync};
-pub use device::{Device, DeviceError, Link};
+pub use device::{Device, DeviceError, Link, LinkAction};
 pub use memory_store::MemoryStore;
 
 use crate::client::{ClientStorageOp, StorageReply};

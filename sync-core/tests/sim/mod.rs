@@ -13,15 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sync_core::client::{
-    ClientConfig, ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply,
+    ClientConfig, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply,
 };
 use sync_core::io::{ConnId, TaskId};
 use sync_core::model::{BlockId, BlockKind, MarkName, Page, Target};
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
 use sync_core::relay::{PeerAccess, RelayRoom, RoomConfig, RoomInput, RoomOutput};
 
-use storage::RelayStore;
-use sync_core::testing::{ClientStore, MemoryStore};
+use storage::{FaultyStore, RelayStore};
+use sync_core::testing::{ClientStore, Device, LinkAction};
 
 /// Knobs of one scenario.
 #[derive(Debug, Clone)]
@@ -58,14 +58,11 @@ struct Frame {
 }
 
 struct Client {
-    sync: DocSync,
-    store: MemoryStore,
+    /// The session, its store and timer, run by the core's generic loop.
+    device: Device<FaultyStore>,
     conn: Option<ConnId>,
-    /// The relay accepted the connection (the shell saw it open).
-    timer: Option<u64>,
     wants_online: bool,
     actor: [u8; 16],
-    in_sync: bool,
 }
 
 pub(crate) struct Sim {
@@ -135,23 +132,25 @@ impl Sim {
         for i in 0..n_clients {
             let actor: [u8; 16] = sim.rng.random();
             // Client 0 creates the page; the others load an empty store and fetch it.
-            let (sync, first) = if i == 0 {
+            let session = if i == 0 {
                 DocSync::create(client_config(i), doc_id, "Simulated page", actor)
             } else {
                 DocSync::open(client_config(i), doc_id, actor)
             };
+            // The page is created durably (an app whose `create` failed would retry it); the
+            // storage faults start after.
+            let store = FaultyStore::new(sim.rng.random(), 0);
+            let mut actions = Vec::new();
+            let mut device = Device::new(sim.now, session, store, &mut actions);
+            device.store.fail_per_mille = sim.faults.storage_fail_per_mille;
             sim.clients.push(Client {
-                sync,
-                store: MemoryStore::default(),
+                device,
                 conn: None,
-                timer: None,
                 wants_online: true,
                 actor,
-                in_sync: false,
             });
-            sim.client_outputs(i, first);
-            let outs = sim.clients[i].sync.handle(sim.now, ClientInput::GoOnline);
-            sim.client_outputs(i, outs);
+            sim.client_actions(i, actions);
+            sim.client_input(i, ClientInput::GoOnline);
         }
         sim
     }
@@ -200,9 +199,9 @@ impl Sim {
             offline_toggle_per_mille: 0,
         };
         for c in 0..self.clients.len() {
+            self.clients[c].device.store.fail_per_mille = 0;
             self.clients[c].wants_online = true;
-            let outs = self.clients[c].sync.handle(self.now, ClientInput::GoOnline);
-            self.client_outputs(c, outs);
+            self.client_input(c, ClientInput::GoOnline);
         }
         for _ in 0..200_000 {
             self.fire_timers();
@@ -217,7 +216,7 @@ impl Sim {
             let all_in_sync = self
                 .clients
                 .iter_mut()
-                .all(|c| c.in_sync && c.sync.is_in_sync());
+                .all(|c| c.device.in_sync() && c.device.sync.is_in_sync());
             if all_in_sync && !self.relay.has_unpersisted() {
                 return;
             }
@@ -225,7 +224,7 @@ impl Sim {
             let next = self
                 .clients
                 .iter()
-                .filter_map(|c| c.timer)
+                .filter_map(|c| c.device.timer)
                 .chain(self.relay_timer)
                 .min()
                 // Token expiry is far away; jumping there is not "waiting for a timer".
@@ -247,17 +246,17 @@ impl Sim {
     fn describe(&mut self) -> String {
         let mut s = String::new();
         for (i, c) in self.clients.iter_mut().enumerate() {
-            let heads = c.sync.heads();
+            let heads = c.device.sync.heads();
             s.push_str(&format!(
                 "client {i}: in_sync={} stopped={:?} heads={heads:?}\n",
-                c.in_sync,
-                c.sync.stopped(),
+                c.device.in_sync(),
+                c.device.sync.stopped(),
             ));
         }
         let relay_heads = self.relay.heads();
         s.push_str(&format!("relay heads={relay_heads:?}\n"));
         for (i, c) in self.clients.iter_mut().enumerate() {
-            let mut page = c.sync.page().clone();
+            let mut page = c.device.sync.page().clone();
             let doc = page.doc_mut();
             let heads = doc.get_heads();
             let has_relay: Vec<bool> = relay_heads
@@ -270,7 +269,7 @@ impl Sim {
             s.push_str(&format!(
                 "client {i}: changes={n} has_relay_heads={has_relay:?} missing_deps={missing:?} \
                  relay_has_mine={relay_has:?} conn={:?} timer={:?} now={}\n",
-                c.conn, c.timer, self.now
+                c.conn, c.device.timer, self.now
             ));
         }
         s.push_str(&format!(
@@ -290,11 +289,11 @@ impl Sim {
         };
         let mut jsons = Vec::new();
         for c in &mut self.clients {
-            let heads = c.sync.heads();
+            let heads = c.device.sync.heads();
             assert_eq!(heads, relay_heads, "client heads differ from the relay's");
-            jsons.push(c.sync.to_json());
+            jsons.push(c.device.sync.to_json());
             // Every live block is shown exactly once, and nothing else is shown.
-            let view = c.sync.view();
+            let view = c.device.sync.view();
             let mut shown = Vec::new();
             collect_ids(&view.blocks, &mut shown);
             let unique: BTreeSet<String> = shown.iter().cloned().collect();
@@ -304,6 +303,7 @@ impl Sim {
                 "a block is shown twice: {shown:?}"
             );
             let live: BTreeSet<String> = c
+                .device
                 .sync
                 .page()
                 .live_block_ids()
@@ -317,8 +317,10 @@ impl Sim {
         }
         // A replica rebuilt from each client's storage holds everything it saved.
         for c in &mut self.clients {
-            let Ok(StorageReply::Loaded(stored)) =
-                c.store.run(&ClientStorageOp::Load { doc: self.doc_id })
+            let Ok(StorageReply::Loaded(stored)) = c
+                .device
+                .store
+                .run(&ClientStorageOp::Load { doc: self.doc_id })
             else {
                 panic!("the memory store always loads");
             };
@@ -341,7 +343,7 @@ impl Sim {
         let r2: u64 = self.rng.random();
         let r3: u64 = self.rng.random();
         let now = self.now;
-        let result = self.clients[c].sync.edit(now, |page| {
+        let result = self.clients[c].device.sync.edit(now, |page| {
             let live: Vec<BlockId> = page.live_block_ids().into_iter().collect();
             let pick = |r: u64| live.get((r % live.len().max(1) as u64) as usize).cloned();
             if live.len() < 3 || choice < 20 {
@@ -405,7 +407,7 @@ impl Sim {
         match result {
             Ok(((), outs)) => {
                 self.stats.edits += 1;
-                self.client_outputs(c, outs);
+                self.client_carry(c, outs);
             }
             Err(_) => self.stats.refused_edits += 1,
         }
@@ -420,8 +422,7 @@ impl Sim {
         } else {
             ClientInput::GoOffline
         };
-        let outs = self.clients[c].sync.handle(self.now, input);
-        self.client_outputs(c, outs);
+        self.client_input(c, input);
     }
 
     /// Kills the relay: in-flight storage is lost, connections drop; a new room loads storage.
@@ -449,14 +450,14 @@ impl Sim {
         // would otherwise be written again with the same sequence numbers.
         let actor: [u8; 16] = self.rng.random();
         self.clients[c].actor = actor;
-        let (sync, first) = DocSync::open(client_config(c), self.doc_id, actor);
-        self.clients[c].sync = sync;
-        self.clients[c].timer = None;
-        self.clients[c].in_sync = false;
-        self.client_outputs(c, first);
+        // Only the store survives the crash.
+        let store = std::mem::take(&mut self.clients[c].device.store);
+        let mut actions = Vec::new();
+        let session = DocSync::open(client_config(c), self.doc_id, actor);
+        self.clients[c].device = Device::new(self.now, session, store, &mut actions);
+        self.client_actions(c, actions);
         if self.clients[c].wants_online {
-            let outs = self.clients[c].sync.handle(self.now, ClientInput::GoOnline);
-            self.client_outputs(c, outs);
+            self.client_input(c, ClientInput::GoOnline);
         }
     }
 
@@ -469,14 +470,13 @@ impl Sim {
                 .relay
                 .handle(self.now, RoomInput::Disconnected { conn });
             self.relay_outputs(outs);
-            let outs = self.clients[c].sync.handle(
-                self.now,
+            self.client_input(
+                c,
                 ClientInput::TransportClosed {
                     code: None,
                     reason: String::new(),
                 },
             );
-            self.client_outputs(c, outs);
         }
     }
 
@@ -526,10 +526,7 @@ impl Sim {
             );
             self.relay_outputs(outs);
         } else {
-            let outs = self.clients[c]
-                .sync
-                .handle(self.now, ClientInput::Frame(frame.bytes.clone()));
-            self.client_outputs(c, outs);
+            self.client_input(c, ClientInput::Frame(frame.bytes.clone()));
         }
     }
 
@@ -541,10 +538,9 @@ impl Sim {
             self.relay_outputs(outs);
         }
         for c in 0..self.clients.len() {
-            if self.clients[c].timer.is_some_and(|t| t <= now) {
-                self.clients[c].timer = None;
-                let outs = self.clients[c].sync.handle(now, ClientInput::Timer);
-                self.client_outputs(c, outs);
+            let mut actions = Vec::new();
+            if self.clients[c].device.tick(now, &mut actions) {
+                self.client_actions(c, actions);
             }
         }
     }
@@ -625,19 +621,15 @@ impl Sim {
                         });
                         self.clients[c].conn = None;
                         for f in mine {
-                            let outs = self.clients[c]
-                                .sync
-                                .handle(self.now, ClientInput::Frame(f.bytes));
-                            self.client_outputs(c, outs);
+                            self.client_input(c, ClientInput::Frame(f.bytes));
                         }
-                        let outs = self.clients[c].sync.handle(
-                            self.now,
+                        self.client_input(
+                            c,
                             ClientInput::TransportClosed {
                                 code: Some(code),
                                 reason: String::new(),
                             },
                         );
-                        self.client_outputs(c, outs);
                     }
                 }
                 RoomOutput::Attach { .. } | RoomOutput::Event(_) => {}
@@ -660,22 +652,38 @@ impl Sim {
         }
     }
 
-    fn client_outputs(&mut self, c: usize, outs: Vec<ClientOutput>) {
-        if std::env::var_os("TESSERA_SIM_TRACE").is_some() {
-            for o in &outs {
-                match o {
-                    ClientOutput::Send(b) => eprintln!(
+    /// Feeds an input to client `c` through the core's generic loop and carries out the
+    /// connection actions that follow.
+    fn client_input(&mut self, c: usize, input: ClientInput) {
+        let mut actions = Vec::new();
+        self.clients[c].device.handle(self.now, input, &mut actions);
+        self.client_actions(c, actions);
+    }
+
+    /// Carries out a session's outputs (from an edit) through the generic loop.
+    fn client_carry(&mut self, c: usize, outs: Vec<ClientOutput>) {
+        let mut actions = Vec::new();
+        self.clients[c]
+            .device
+            .carry_out(self.now, outs, &mut actions);
+        self.client_actions(c, actions);
+    }
+
+    /// The network's side of a client's connection actions.
+    fn client_actions(&mut self, c: usize, actions: Vec<LinkAction>) {
+        for action in actions {
+            if std::env::var_os("TESSERA_SIM_TRACE").is_some() {
+                match &action {
+                    LinkAction::Send(b) => eprintln!(
                         "{} c{c} send {:?}",
                         self.now,
                         sync_core::protocol::Message::decode(b).map(|m| m.type_name().to_owned())
                     ),
-                    other => eprintln!("{} c{c} {:?}", self.now, other),
+                    other => eprintln!("{} c{c} {other:?}", self.now),
                 }
             }
-        }
-        for out in outs {
-            match out {
-                ClientOutput::Connect { .. } => {
+            match action {
+                LinkAction::Connect { .. } => {
                     let conn = ConnId(self.next_conn);
                     self.next_conn += 1;
                     self.conn_owner.insert(conn, c);
@@ -691,12 +699,9 @@ impl Sim {
                         .relay
                         .handle(self.now, RoomInput::Connected { conn, access });
                     self.relay_outputs(outs);
-                    let outs = self.clients[c]
-                        .sync
-                        .handle(self.now, ClientInput::TransportOpened);
-                    self.client_outputs(c, outs);
+                    self.client_input(c, ClientInput::TransportOpened);
                 }
-                ClientOutput::Disconnect => {
+                LinkAction::Disconnect => {
                     if let Some(conn) = self.clients[c].conn.take() {
                         self.conn_owner.remove(&conn);
                         self.net.retain(|f| f.conn != conn);
@@ -706,7 +711,7 @@ impl Sim {
                         self.relay_outputs(outs);
                     }
                 }
-                ClientOutput::Send(bytes) => {
+                LinkAction::Send(bytes) => {
                     if let Some(conn) = self.clients[c].conn {
                         let deliver_at = self.now + self.latency();
                         self.net.push(Frame {
@@ -717,32 +722,7 @@ impl Sim {
                         });
                     }
                 }
-                ClientOutput::Storage { task, op } => {
-                    if op.is_write() && self.roll(self.faults.storage_fail_per_mille) {
-                        self.clients[c].store.fail_next_writes = 1;
-                    }
-                    let outcome = self.clients[c].store.run(&op);
-                    let outs = self.clients[c]
-                        .sync
-                        .handle(self.now, ClientInput::StorageDone { task, outcome });
-                    self.client_outputs(c, outs);
-                }
-                ClientOutput::SetTimer { at_ms } => self.clients[c].timer = Some(at_ms),
-                // Tokens never expire in the simulation; the status is derived from events.
-                ClientOutput::TokenNeeded { .. } | ClientOutput::Status(_) => {}
-                ClientOutput::Event(ev) => match ev {
-                    ClientEvent::InSync => self.clients[c].in_sync = true,
-                    ClientEvent::RemoteChange | ClientEvent::Disconnected { .. } => {
-                        self.clients[c].in_sync = false;
-                    }
-                    _ => {}
-                },
             }
-        }
-        let _ = self.clients[c].sync.is_saved();
-        // An edit after being in sync makes it stale.
-        if !self.clients[c].sync.is_in_sync() {
-            self.clients[c].in_sync = false;
         }
     }
 }

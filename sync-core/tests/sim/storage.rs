@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use sync_core::client::{ClientStorageOp, StorageReply};
+use sync_core::testing::{ClientStore, MemoryStore};
+
 use sync_core::io::TaskId;
 use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredRow, StoredSnapshot};
 
@@ -98,5 +101,41 @@ impl RelayStore {
             deleted: self.deleted,
             ledger: self.ledger,
         }
+    }
+}
+
+/// A client's store that fails writes at a seeded rate (the simulator's storage faults).
+#[derive(Debug, Default)]
+pub(crate) struct FaultyStore {
+    pub(crate) inner: MemoryStore,
+    /// Writes that fail, per thousand; 0 once the network heals.
+    pub(crate) fail_per_mille: u32,
+    rng: u64,
+}
+
+impl FaultyStore {
+    pub(crate) fn new(seed: u64, fail_per_mille: u32) -> Self {
+        Self {
+            inner: MemoryStore::default(),
+            fail_per_mille,
+            rng: seed | 1,
+        }
+    }
+
+    /// xorshift64: the store's own stream, so failures do not shift the scenario's rolls.
+    fn roll(&mut self) -> bool {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.fail_per_mille > 0 && (self.rng % 1000) < u64::from(self.fail_per_mille)
+    }
+}
+
+impl ClientStore for FaultyStore {
+    fn run(&mut self, op: &ClientStorageOp) -> Result<StorageReply, String> {
+        if op.is_write() && self.roll() {
+            return Err("injected storage failure".into());
+        }
+        self.inner.run(op)
     }
 }

@@ -1,16 +1,14 @@
-//! A `DocSync` session carried over tokio-tungstenite: the same loop a native shell runs, with
-//! storage that always succeeds at once.
+//! A `DocSync` session carried over tokio-tungstenite by the core's generic loop
+//! ([`Device`], storage in memory); only the socket is written here.
 
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sync_core::client::{
-    ClientConfig, ClientEvent, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply,
-    StoredDoc,
-};
+use sync_core::client::{ClientConfig, ClientEvent, ClientInput, DocSync};
 use sync_core::io::Millis;
 use sync_core::model::Page;
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
+use sync_core::testing::{Device, LinkAction, MemoryStore};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -27,13 +25,10 @@ fn now_ms() -> Millis {
 /// One client of one document.
 #[derive(Debug)]
 pub struct Client {
-    /// The session.
-    pub sync: DocSync,
+    /// The session with its store, timer, status and events, run by the core's generic loop.
+    pub device: Device,
     url: String,
     ws: Option<Ws>,
-    timer: Option<Millis>,
-    /// Every event so far.
-    pub events: Vec<ClientEvent>,
     /// The close code of the last close the relay sent.
     pub last_close: Option<u16>,
     /// The size of every binary frame received, in order.
@@ -49,31 +44,21 @@ impl Client {
             PeerId::from(format!("peer-{name}").as_str()),
             StorageId::from(format!("storage-{name}").as_str()),
         );
-        let (mut sync, first) = if create {
+        let session = if create {
             DocSync::create(config, doc, "E2E page", actor)
         } else {
-            DocSync::loaded(config, doc, StoredDoc::default(), actor)
+            DocSync::open(config, doc, actor)
         };
-        // The first outputs are storage only (the new page's save): answered at once, as
-        // every storage op is here (this client keeps no disk).
-        for out in first {
-            if let ClientOutput::Storage { task, .. } = out {
-                sync.handle(
-                    now_ms(),
-                    ClientInput::StorageDone {
-                        task,
-                        outcome: Ok(StorageReply::Done),
-                    },
-                );
-            }
-        }
-        assert!(sync.is_saved(), "the first outputs were storage only");
+        let mut actions = Vec::new();
+        let device = Device::new(now_ms(), session, MemoryStore::default(), &mut actions);
+        assert!(
+            actions.is_empty(),
+            "a new session does not connect by itself"
+        );
         Self {
-            sync,
+            device,
             url,
             ws: None,
-            timer: None,
-            events: Vec::new(),
             last_close: None,
             frames_in: Vec::new(),
         }
@@ -85,8 +70,7 @@ impl Client {
         timeout: Duration,
         mut done: impl FnMut(&mut Self) -> bool,
     ) -> bool {
-        let outs = self.sync.handle(now_ms(), ClientInput::GoOnline);
-        self.carry(outs).await;
+        self.input(ClientInput::GoOnline).await;
         self.pump_until(timeout, &mut done).await
     }
 
@@ -119,22 +103,28 @@ impl Client {
     /// Applies an edit and carries its outputs.
     pub async fn edit(&mut self, f: impl FnOnce(&mut Page)) {
         let (_, outs) = self
+            .device
             .sync
             .edit(now_ms(), |p| {
                 f(p);
                 Ok(())
             })
             .expect("edit");
-        self.carry(outs).await;
+        let mut actions = Vec::new();
+        self.device.carry_out(now_ms(), outs, &mut actions);
+        self.carry(actions).await;
+    }
+
+    async fn input(&mut self, input: ClientInput) {
+        let mut actions = Vec::new();
+        self.device.handle(now_ms(), input, &mut actions);
+        self.carry(actions).await;
     }
 
     async fn step(&mut self, max_wait: Duration) {
-        if let Some(at) = self.timer
-            && at <= now_ms()
-        {
-            self.timer = None;
-            let outs = self.sync.handle(now_ms(), ClientInput::Timer);
-            self.carry(outs).await;
+        let mut actions = Vec::new();
+        if self.device.tick(now_ms(), &mut actions) {
+            self.carry(actions).await;
             return;
         }
         let Some(ws) = self.ws.as_mut() else {
@@ -151,39 +141,31 @@ impl Client {
                 let code = frame.map(|f| u16::from(f.code));
                 self.last_close = code;
                 self.ws = None;
-                ClientInput::TransportClosed {
-                    code,
-                    reason: String::new(),
-                }
+                closed(code)
             }
             Ok(Some(Ok(_))) => return,
             Ok(Some(Err(_)) | None) => {
                 self.ws = None;
-                ClientInput::TransportClosed {
-                    code: None,
-                    reason: String::new(),
-                }
+                closed(None)
             }
         };
-        let outs = self.sync.handle(now_ms(), input);
-        self.carry(outs).await;
+        self.input(input).await;
     }
 
-    async fn carry(&mut self, outs: Vec<ClientOutput>) {
-        let mut queue: std::collections::VecDeque<ClientOutput> = outs.into();
-        while let Some(out) = queue.pop_front() {
-            let input = match out {
-                ClientOutput::Connect { .. } => match connect_async(self.url.as_str()).await {
+    /// Carries out the connection actions the session asked for, in order, feeding back what
+    /// the socket reports (and the actions that follow from that).
+    async fn carry(&mut self, actions: Vec<LinkAction>) {
+        let mut queue: std::collections::VecDeque<LinkAction> = actions.into();
+        while let Some(action) = queue.pop_front() {
+            let input = match action {
+                LinkAction::Connect { .. } => match connect_async(self.url.as_str()).await {
                     Ok((ws, _)) => {
                         self.ws = Some(ws);
                         Some(ClientInput::TransportOpened)
                     }
-                    Err(_) => Some(ClientInput::TransportClosed {
-                        code: None,
-                        reason: String::new(),
-                    }),
+                    Err(_) => Some(closed(None)),
                 },
-                ClientOutput::Disconnect => {
+                LinkAction::Disconnect => {
                     if let Some(mut ws) = self.ws.take() {
                         let _ = ws.close(None).await;
                         // Read to the end: a close the relay sent first is still recorded.
@@ -198,53 +180,43 @@ impl Client {
                     }
                     None
                 }
-                ClientOutput::Send(bytes) => {
+                LinkAction::Send(bytes) => {
                     if let Some(ws) = self.ws.as_mut()
                         && ws.send(Message::Binary(bytes.into())).await.is_err()
                     {
                         self.ws = None;
-                        Some(ClientInput::TransportClosed {
-                            code: None,
-                            reason: String::new(),
-                        })
+                        Some(closed(None))
                     } else {
                         None
                     }
                 }
-                ClientOutput::Storage { task, op } => Some(ClientInput::StorageDone {
-                    task,
-                    outcome: Ok(match op {
-                        ClientStorageOp::Load { .. } => StorageReply::Loaded(StoredDoc::default()),
-                        ClientStorageOp::List => StorageReply::Listed(Vec::new()),
-                        _ => StorageReply::Done,
-                    }),
-                }),
-                ClientOutput::TokenNeeded { .. } | ClientOutput::Status(_) => None,
-                ClientOutput::SetTimer { at_ms } => {
-                    self.timer = Some(at_ms);
-                    None
-                }
-                ClientOutput::Event(e) => {
-                    self.events.push(e);
-                    None
-                }
             };
             if let Some(input) = input {
-                queue.extend(self.sync.handle(now_ms(), input));
+                let mut more = Vec::new();
+                self.device.handle(now_ms(), input, &mut more);
+                queue.extend(more);
             }
         }
     }
 
     /// Whether the relay refused this session with `code`.
     pub fn refused_with(&self, code: &str) -> bool {
-        self.events
+        self.device
+            .events
             .iter()
             .any(|e| matches!(e, ClientEvent::Refused { code: c, .. } if c.as_str() == code))
     }
 
     /// The page's title.
     pub fn title(&self) -> String {
-        self.sync.page().title()
+        self.device.sync.page().title()
+    }
+}
+
+fn closed(code: Option<u16>) -> ClientInput {
+    ClientInput::TransportClosed {
+        code,
+        reason: String::new(),
     }
 }
 

@@ -90,7 +90,7 @@ async fn timers_fired() {
 }
 
 async fn in_sync(c: &mut Client) -> bool {
-    c.online_until(T, |c| c.sync.is_in_sync()).await
+    c.online_until(T, |c| c.device.sync.is_in_sync()).await
 }
 
 /// Waits (pumping `c`) until `done` holds, up to `T`.
@@ -113,9 +113,9 @@ async fn edits(c: &mut Client, n: usize, tag: &str) {
         c.pump_for(Duration::from_millis(10)).await;
     }
     assert!(
-        c.pump_until(T, &mut |c| c.sync.is_in_sync()).await,
+        c.pump_until(T, &mut |c| c.device.sync.is_in_sync()).await,
         "{tag}: edits never acknowledged: {:?}",
-        c.events
+        c.device.events
     );
 }
 
@@ -125,7 +125,7 @@ async fn an_oversized_attachment_closes_only_that_peer() {
     let doc = new_doc();
     let url = relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint());
     let mut a = Client::new("a", url.clone(), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     let mut b = Client::new("b", url.clone(), doc, false);
     assert!(b.online_until(T, |b| b.title() == "E2E page").await);
 
@@ -139,9 +139,9 @@ async fn an_oversized_attachment_closes_only_that_peer() {
     // Everyone else keeps syncing and being acknowledged.
     a.edit(|p| p.set_title("after the fault").unwrap()).await;
     assert!(
-        a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
+        a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await,
         "A's change was never acknowledged: {:?}",
-        a.events
+        a.device.events
     );
     assert!(
         b.pump_until(T, &mut |b| b.title() == "after the fault")
@@ -159,10 +159,10 @@ async fn a_failed_quota_call_is_retried_until_the_change_is_acknowledged() {
     assert!(
         in_sync(&mut a).await,
         "the first write was never acknowledged: {:?}",
-        a.events
+        a.device.events
     );
     faults_used_up(&relay, doc, instance);
-    assert_eq!(a.last_close, None, "closed: {:?}", a.events);
+    assert_eq!(a.last_close, None, "closed: {:?}", a.device.events);
     let usage = json(&relay, "GET", "/v1/usage", Some(&token));
     assert_eq!(usage["docs"], 1, "{usage}");
     // A reader gets what was acknowledged.
@@ -177,7 +177,7 @@ async fn failed_log_writes_and_r2_puts_are_retried_and_nothing_is_lost() {
     let token = TokenSpec::writer().mint();
     let instance = plan_faults(&relay, doc, "log_writes=3");
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     edits(&mut a, 10, "title").await;
     faults_used_up(&relay, doc, instance);
 
@@ -216,7 +216,7 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     edits(&mut a, 3, "loaded").await;
     drop(a);
 
@@ -227,9 +227,13 @@ async fn a_failed_load_is_retried_without_dropping_the_socket() {
     assert!(
         b.online_until(T, |b| b.title() == "loaded 2").await,
         "never served after the load failures: {:?}",
-        b.events
+        b.device.events
     );
-    assert_eq!(b.last_close, None, "the socket was dropped: {:?}", b.events);
+    assert_eq!(
+        b.last_close, None,
+        "the socket was dropped: {:?}",
+        b.device.events
+    );
     faults_used_up(&relay, doc, instance);
 
     // While a room cannot load, its snapshot is "try again", never an empty document.
@@ -268,7 +272,7 @@ async fn quota_stays_exact_across_cold_rooms() {
             } else {
                 c.online_until(T, |c| c.title().starts_with("round")).await
             };
-            assert!(ready, "round {round}, doc {i}: {:?}", c.events);
+            assert!(ready, "round {round}, doc {i}: {:?}", c.device.events);
             edits(&mut c, 25, &format!("round {round}")).await;
         }
         relay.restart();
@@ -302,7 +306,7 @@ async fn deleted_snapshots_leave_r2_even_when_deletes_fail_and_the_sweep_pages()
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     edits(&mut a, 3, "doomed").await;
     drop(a);
     relay.restart();
@@ -387,7 +391,7 @@ async fn unknown_documents_are_not_created_by_reads_or_deletes() {
     assert_eq!(json(&relay, "GET", "/v1/usage", Some(&token))["docs"], 0);
     let real = new_doc();
     let mut c = Client::new("c", relay.doc_url(&real.to_string(), &token), real, true);
-    assert!(in_sync(&mut c).await, "{:?}", c.events);
+    assert!(in_sync(&mut c).await, "{:?}", c.device.events);
     assert_eq!(json(&relay, "GET", "/v1/usage", Some(&token))["docs"], 1);
     // A second one is over the limit: the limit counts rooms whichever route reached them.
     let (status, _) = relay
@@ -400,7 +404,7 @@ async fn unknown_documents_are_not_created_by_reads_or_deletes() {
         d.online_until(T, |d| d.refused_with("quota_exceeded"))
             .await,
         "{:?}",
-        d.events
+        d.device.events
     );
 }
 
@@ -425,7 +429,7 @@ async fn rooms_reserving_at_the_same_moment_are_all_counted() {
     let synced = futures_util::future::join_all(
         clients
             .iter_mut()
-            .map(|c| c.online_until(T, |c| c.sync.is_in_sync())),
+            .map(|c| c.online_until(T, |c| c.device.sync.is_in_sync())),
     )
     .await;
     assert!(synced.iter().all(|s| *s), "{synced:?}");

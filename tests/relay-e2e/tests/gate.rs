@@ -20,7 +20,7 @@ fn tenant(name: &str, scope: Scope) -> TokenSpec {
 }
 
 async fn in_sync(c: &mut Client) -> bool {
-    c.online_until(T, |c| c.sync.is_in_sync()).await
+    c.online_until(T, |c| c.device.sync.is_in_sync()).await
 }
 
 /// A JWKS server on 127.0.0.1 that counts its requests and serves whatever set it holds now.
@@ -95,7 +95,7 @@ async fn another_tenant_cannot_read_or_delete_a_document() {
     let doc = new_doc();
     let owner = tenant("t-owner", Scope::Write).mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &owner), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     let snapshot = format!("/v1/docs/{doc}/snapshot");
     let (status, original) = relay.request("GET", &snapshot, Some(&owner)).unwrap();
     assert_eq!(status, 200, "owner's snapshot");
@@ -117,7 +117,7 @@ async fn another_tenant_cannot_read_or_delete_a_document() {
     assert!(
         check.online_until(T, |c| c.title() == "E2E page").await,
         "A's document after B's delete: {:?}",
-        check.events
+        check.device.events
     );
 }
 
@@ -128,18 +128,18 @@ async fn the_same_doc_id_in_two_tenants_is_two_documents() {
     let one = tenant("t-one", Scope::Write).mint();
     let two = tenant("t-two", Scope::Write).mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &one), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     a.edit(|p| p.set_title("tenant one").unwrap()).await;
-    assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
+    assert!(a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await);
 
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &two), doc, true);
     assert!(
         in_sync(&mut b).await,
         "tenant two could not open its own document: {:?}",
-        b.events
+        b.device.events
     );
     b.edit(|p| p.set_title("tenant two").unwrap()).await;
-    assert!(b.pump_until(T, &mut |b| b.sync.is_in_sync()).await);
+    assert!(b.pump_until(T, &mut |b| b.device.sync.is_in_sync()).await);
 
     for (token, want, other) in [
         (&one, "tenant one", "tenant two"),
@@ -150,7 +150,7 @@ async fn the_same_doc_id_in_two_tenants_is_two_documents() {
             r.online_until(T, |r| r.title() == want).await,
             "{want}: title is {:?}; {:?}",
             r.title(),
-            r.events
+            r.device.events
         );
         r.pump_for(Duration::from_millis(300)).await;
         assert_ne!(r.title(), other);
@@ -234,7 +234,7 @@ async fn hs256_tokens_never_fetch_the_jwks() {
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     let (status, _) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
     assert_eq!(status, 200);
     assert_eq!(jwks.hits(), 0, "an HS256 token fetched the JWKS");
@@ -261,7 +261,7 @@ async fn a_malformed_key_does_not_break_the_set() {
     assert!(
         in_sync(&mut a).await,
         "RS256 token with one malformed key in the set: {:?}",
-        a.events
+        a.device.events
     );
 }
 
@@ -300,7 +300,7 @@ async fn an_unknown_kid_refetches_at_most_once_per_period() {
     assert!(
         in_sync(&mut a).await,
         "the rotated-in key after the period: {:?}",
-        a.events
+        a.device.events
     );
     assert_eq!(jwks.hits(), 2);
     let mut b = Client::new("b", url, doc, false);
@@ -314,7 +314,7 @@ async fn the_query_token_never_reaches_the_logs() {
     let doc = new_doc();
     let token = TokenSpec::writer().mint();
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     let (status, _) = relay
         .get(&format!("/v1/docs/{doc}/snapshot?token={token}"))
         .unwrap();
@@ -368,7 +368,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
     };
     let good = mint(Some("https://id.example"), Some("tessera"));
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &good), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     for (name, token) in [
         (
             "other issuer",

@@ -119,15 +119,15 @@ impl Honest {
         let url = relay.doc_url(&doc.to_string(), token);
         let mut writer = Client::new("writer", url.clone(), doc, true);
         assert!(
-            writer.online_until(T, |c| c.sync.is_in_sync()).await,
+            writer.online_until(T, |c| c.device.sync.is_in_sync()).await,
             "writer: {:?}",
-            writer.events
+            writer.device.events
         );
         let mut reader = Client::new("reader", url, doc, false);
         assert!(
             reader.online_until(T, |c| c.title() == "E2E page").await,
             "reader: {:?}",
-            reader.events
+            reader.device.events
         );
         Self { writer, reader }
     }
@@ -136,15 +136,15 @@ impl Honest {
         self.writer.edit(|p| p.set_title(title).unwrap()).await;
         assert!(
             self.writer
-                .pump_until(T, &mut |c| c.sync.is_in_sync())
+                .pump_until(T, &mut |c| c.device.sync.is_in_sync())
                 .await,
             "{title}: writer not in sync: {:?}",
-            self.writer.events
+            self.writer.device.events
         );
         assert!(
             self.reader.pump_until(T, &mut |c| c.title() == title).await,
             "{title}: reader never saw it: {:?}",
-            self.reader.events
+            self.reader.device.events
         );
     }
 }

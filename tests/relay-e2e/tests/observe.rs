@@ -31,9 +31,9 @@ async fn room_events_and_metrics_are_logged_as_json_without_tokens() {
     let token = TokenSpec::writer().mint();
     let mut writer = Client::new("writer", relay.doc_url(&id, &token), doc, true);
     assert!(
-        writer.online_until(T, |c| c.sync.is_in_sync()).await,
+        writer.online_until(T, |c| c.device.sync.is_in_sync()).await,
         "{:?}",
-        writer.events
+        writer.device.events
     );
     let read = TokenSpec {
         scope: Scope::Read,
@@ -51,7 +51,11 @@ async fn room_events_and_metrics_are_logged_as_json_without_tokens() {
             .await
     );
     writer.edit(|p| p.set_title("second").unwrap()).await;
-    assert!(writer.pump_until(T, &mut |c| c.sync.is_in_sync()).await);
+    assert!(
+        writer
+            .pump_until(T, &mut |c| c.device.sync.is_in_sync())
+            .await
+    );
     // Every period with counts ends in a point, at the room's own timer: nobody else writes.
     tokio::time::sleep(Duration::from_millis(METRICS_PERIOD_MS + 1_500)).await;
 

@@ -10,7 +10,7 @@ use sync_core::protocol::ErrorCode;
 const T: Duration = Duration::from_secs(30);
 
 async fn in_sync(c: &mut Client) -> bool {
-    c.online_until(T, |c| c.sync.is_in_sync()).await
+    c.online_until(T, |c| c.device.sync.is_in_sync()).await
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -22,17 +22,17 @@ async fn two_clients_converge_and_tombstone_refuses() {
     assert!(
         in_sync(&mut a).await,
         "A never reached in-sync: {:?}",
-        a.events
+        a.device.events
     );
 
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
     assert!(
         b.online_until(T, |b| b.title() == "E2E page").await,
         "B never saw A's page: {:?}",
-        b.events
+        b.device.events
     );
     b.edit(|p| p.set_title("edited by B").unwrap()).await;
-    assert!(b.pump_until(T, &mut |b| b.sync.is_in_sync()).await);
+    assert!(b.pump_until(T, &mut |b| b.device.sync.is_in_sync()).await);
     assert!(
         a.pump_until(T, &mut |a| a.title() == "edited by B").await,
         "A never saw B's edit"
@@ -110,7 +110,7 @@ async fn auth_matrix() {
 
     // The document belongs to t1; a t2 token with the same id reaches t2's own, empty document.
     let mut owner = Client::new("owner", url(&TokenSpec::writer().mint()), doc, true);
-    assert!(in_sync(&mut owner).await, "{:?}", owner.events);
+    assert!(in_sync(&mut owner).await, "{:?}", owner.device.events);
     let other_tenant = TokenSpec {
         tenant: "t2".into(),
         ..TokenSpec::writer()
@@ -118,7 +118,7 @@ async fn auth_matrix() {
     .mint();
     let mut other = Client::new("other", url(&other_tenant), doc, false);
     let _ = other
-        .online_until(Duration::from_secs(5), |c| c.sync.is_in_sync())
+        .online_until(Duration::from_secs(5), |c| c.device.sync.is_in_sync())
         .await;
     other.pump_for(Duration::from_millis(500)).await;
     assert_ne!(other.title(), "E2E page", "t2 read t1's document");
@@ -139,7 +139,7 @@ async fn auth_matrix() {
             .pump_until(T, &mut |r| r.refused_with("permission_denied"))
             .await,
         "reader not refused: {:?}",
-        reader.events
+        reader.device.events
     );
     let mut check = Client::new("check", url(&TokenSpec::writer().mint()), doc, false);
     assert!(check.online_until(T, |c| c.title() == "E2E page").await);
@@ -159,7 +159,7 @@ async fn restart_keeps_acknowledged_changes() {
             .await;
         a.pump_for(Duration::from_millis(20)).await;
     }
-    assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
+    assert!(a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await);
     // Every change is acknowledged: kill -9 wrangler and start it on the same state.
     relay.restart();
     let mut b = Client::new("b", relay.doc_url(&doc.to_string(), &token), doc, false);
@@ -212,7 +212,7 @@ async fn malformed_and_oversized_frames_close_only_that_socket() {
         let title = format!("after {name}");
         a.edit(|p| p.set_title(&title).unwrap()).await;
         assert!(
-            a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
+            a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await,
             "{name}"
         );
         assert!(b.pump_until(T, &mut |b| b.title() == title).await, "{name}");
@@ -243,7 +243,7 @@ async fn rs256_token_from_a_local_jwks() {
     let doc = new_doc();
     let token = relay_e2e::rs256_token(&TokenSpec::writer());
     let mut a = Client::new("a", relay.doc_url(&doc.to_string(), &token), doc, true);
-    assert!(in_sync(&mut a).await, "RS256 client: {:?}", a.events);
+    assert!(in_sync(&mut a).await, "RS256 client: {:?}", a.device.events);
     // A token signed by another RSA key (or the HS256 one with a wrong secret) is still refused.
     let r =
         connect_refusal(&relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint_with("nope")))
@@ -277,7 +277,7 @@ async fn quota_documents_bytes_and_rate() {
     let free = spec("tq-docs", "free").mint();
     let d1 = new_doc();
     let mut first = Client::new("first", relay.doc_url(&d1.to_string(), &free), d1, true);
-    assert!(in_sync(&mut first).await, "{:?}", first.events);
+    assert!(in_sync(&mut first).await, "{:?}", first.device.events);
     let d2 = new_doc();
     let mut second = Client::new("second", relay.doc_url(&d2.to_string(), &free), d2, true);
     assert!(
@@ -285,7 +285,7 @@ async fn quota_documents_bytes_and_rate() {
             .online_until(T, |c| c.refused_with("quota_exceeded"))
             .await,
         "document limit: {:?}",
-        second.events
+        second.device.events
     );
 
     for (tenant, plan, code) in [
@@ -298,7 +298,7 @@ async fn quota_documents_bytes_and_rate() {
         assert!(
             c.online_until(T, |c| c.refused_with(code)).await,
             "{plan}: {:?}",
-            c.events
+            c.device.events
         );
         // Nothing partial was stored: a fresh reader finds no document content.
         let (status, body) = relay.request("GET", "/v1/usage", Some(&token)).unwrap();
@@ -329,7 +329,7 @@ async fn token_expiring_mid_session_closes_with_token_expired() {
         doc,
         true,
     );
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     assert!(
         std::time::SystemTime::now() < expires_at,
         "too slow to test expiry"
@@ -339,7 +339,7 @@ async fn token_expiring_mid_session_closes_with_token_expired() {
         a.pump_until(T, &mut |a| a.refused_with("token_expired"))
             .await,
         "the relay never refused the expired session: {:?}",
-        a.events
+        a.device.events
     );
     assert!(
         std::time::SystemTime::now() >= expires_at,
@@ -349,7 +349,7 @@ async fn token_expiring_mid_session_closes_with_token_expired() {
         a.last_close,
         Some(ErrorCode::TokenExpired.close_code()),
         "{:?}",
-        a.events
+        a.device.events
     );
 }
 
@@ -427,7 +427,7 @@ async fn a_document_over_the_frame_limit_travels_in_several_frames() {
     let token = TokenSpec::writer().mint();
     let url = relay.doc_url(&doc.to_string(), &token);
     let mut a = Client::new("a", url.clone(), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     // Four blocks of 400k characters of poorly compressible text: about 1.5 MB of changes.
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     for i in 0..4u64 {
@@ -453,23 +453,23 @@ async fn a_document_over_the_frame_limit_travels_in_several_frames() {
         })
         .await;
     }
-    let size = a.sync.page().clone().doc_mut().save().len();
+    let size = a.device.sync.page().clone().doc_mut().save().len();
     assert!(size > FRAME_LIMIT, "the document is only {size} bytes");
     assert!(
-        a.pump_until(T, &mut |a| a.sync.is_in_sync()).await,
+        a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await,
         "A's large changes never became durable: {:?}",
-        a.events
+        a.device.events
     );
 
     let mut b = Client::new("b", url, doc, false);
-    let want = a.sync.page().live_block_ids();
+    let want = a.device.sync.page().live_block_ids();
     assert!(
-        b.online_until(T, |b| b.sync.page().live_block_ids() == want)
+        b.online_until(T, |b| b.device.sync.page().live_block_ids() == want)
             .await,
         "B never got the large document: {:?}",
-        b.events
+        b.device.events
     );
-    let (ah, bh) = (a.sync.heads(), b.sync.heads());
+    let (ah, bh) = (a.device.sync.heads(), b.device.sync.heads());
     assert_eq!(ah, bh, "A and B differ");
     let max = b.frames_in.iter().max().copied().unwrap_or(0);
     let total: usize = b.frames_in.iter().sum();
@@ -502,7 +502,7 @@ async fn deleting_a_document_gives_its_quota_back() {
 
     let d1 = new_doc();
     let mut first = Client::new("first", relay.doc_url(&d1.to_string(), &token), d1, true);
-    assert!(in_sync(&mut first).await, "{:?}", first.events);
+    assert!(in_sync(&mut first).await, "{:?}", first.device.events);
     let (docs, stored) = usage();
     assert_eq!(docs, 1);
     assert!(stored > 0);
@@ -513,7 +513,7 @@ async fn deleting_a_document_gives_its_quota_back() {
             .online_until(T, |c| c.refused_with("quota_exceeded"))
             .await,
         "the document limit did not hold: {:?}",
-        second.events
+        second.device.events
     );
 
     let admin = TokenSpec {
@@ -531,7 +531,7 @@ async fn deleting_a_document_gives_its_quota_back() {
     assert!(
         in_sync(&mut third).await,
         "a new document after the delete: {:?}",
-        third.events
+        third.device.events
     );
 }
 
@@ -548,12 +548,12 @@ async fn compaction_gives_freed_bytes_back_to_the_quota() {
     let doc = new_doc();
     let url = relay.doc_url(&doc.to_string(), &token);
     let mut a = Client::new("a", url.clone(), doc, true);
-    assert!(in_sync(&mut a).await, "{:?}", a.events);
+    assert!(in_sync(&mut a).await, "{:?}", a.device.events);
     // Forty small changes, each durable before the next: forty log rows.
     for i in 0..40 {
         a.edit(|p| p.set_title(&format!("title {i}")).unwrap())
             .await;
-        assert!(a.pump_until(T, &mut |a| a.sync.is_in_sync()).await);
+        assert!(a.pump_until(T, &mut |a| a.device.sync.is_in_sync()).await);
     }
     let before = stored();
     // After 30 s without writes the room compacts the rows into one smaller snapshot.
