@@ -33,6 +33,15 @@ help:
 	@echo "  make test-relay-graph   the paper history through the relay in workerd (release)"
 	@echo "  make test-client   client-native tests and the client's workerd suite"
 	@echo "  make test-client-e2e   only the client's workerd suite"
+	@echo "  make test-bindings     uniffi bindings: Python wheel and Kotlin against workerd, Swift sources, the desktop app"
+	@echo "  make bindings-swift    regenerate the committed Swift sources (bindings/swift/)"
+	@echo "  make bindings-screenshot   retake the desktop app's picture (bindings/examples/desktop_app.png)"
+	@echo "  make test-wasm     the browser client: Node and headless Chromium suites against the relay"
+	@echo "The browser client (client-wasm)"
+	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped size"
+	@echo "  make wasm-pack     wasm-pkg, then npm pack it into client-wasm/pkg/"
+	@echo "  make wasm-setup    chromium, chromium-driver (apt), playwright-core and typescript (npm)"
+	@echo "  make lint-wasm     clippy for wasm32"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"
@@ -43,6 +52,8 @@ help:
 	@echo "  make bench-core    automerge versions compared"
 	@echo "  make bench-relay   graph room figures P2-P5 next to today's room and Automerge::load"
 	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
+	@echo "  make bench-bindings  edits/s through Python (uniffi) next to client-native directly"
+	@echo "  make bench-wasm    browser client: edit->visible, cold open from IndexedDB vs SQLite, bundle size"
 
 setup:
 	rustup target add wasm32-unknown-unknown
@@ -59,6 +70,7 @@ lint:
 # sync-core must build for the browser and workerd with no platform dependencies.
 wasm-check: setup
 	cargo build -p sync-core --target wasm32-unknown-unknown
+	cargo build -p client-wasm --target wasm32-unknown-unknown
 
 # The core's unit tests, golden wire fixtures, decoder stress tests and the seeded simulator
 # (1,000 scenarios with faults; TESSERA_SIM_SCENARIOS overrides).
@@ -74,8 +86,8 @@ demo-core:
 
 include mk/*.mk
 
-test: test-core test-relay test-client
+test: test-core test-relay test-client test-wasm
 
-bench: bench-core bench-relay bench-client
+bench: bench-core bench-relay bench-client bench-wasm
 
 demo: demo-client

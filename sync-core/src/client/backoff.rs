@@ -1,5 +1,6 @@
 //! Reconnect delays: exponential back-off with jitter, from a seeded generator.
 
+use super::rng::splitmix64;
 use crate::io::Millis;
 
 /// Exponential back-off with "equal jitter": half the delay is fixed, half random, so many
@@ -47,15 +48,6 @@ impl Backoff {
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-}
-
-/// Spreads nearby seeds (0, 1, 2, ...) over the whole state space; xorshift needs a non-zero
-/// state and similar seeds would otherwise give similar sequences.
-fn splitmix64(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+// Figures of the browser client, in one run against the relay in workerd (not a test):
+//   - edit→visible between two browser devices (Chromium contexts with their own IndexedDB),
+//     p50 and p99 over sequential edits, next to two native devices (client-native, SQLite
+//     with fsync per edit; bench/wasm-native) measured the same way through the same relay;
+//   - cold open of a 10k-edit page: from IndexedDB after a reload (open + find + toJSON),
+//     next to the native client's cold open of the same page from SQLite (`tessera show
+//     --json`, a whole process);
+//   - the gzipped size of the package's web build (printed by build-pkg.sh before this runs).
+// Run: make bench-wasm (builds the optimized package, the relay and the CLI first).
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+import { launch, device, open, scratch, serve } from "../tests/support/browser.mjs";
+import { cli, root, startRelay, token } from "../tests/support/relay.mjs";
+
+const EDITS = Number(process.env.BENCH_WASM_EDITS ?? 200);
+const LARGE = Number(process.env.BENCH_WASM_LARGE ?? 10000);
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const ms = (x) => `${x.toFixed(2)} ms`;
+
+const [relay, site, browser] = await Promise.all([startRelay("wasm-bench"), serve(), launch()]);
+const tmp = scratch();
+try {
+  const tok = token();
+  const a = await device(browser, site);
+  const b = await device(browser, site);
+  const { url, block } = await a.page.evaluate(async ({ relay, tok }) => {
+    window.client = await Tessera.open({ relay, token: tok, storage: { type: "indexeddb", name: "bench" } });
+    window.p = await client.create("bench");
+    const { created } = await p.addBlock({ kind: "paragraph" }, "");
+    await p.synced();
+    return { url: p.url, block: created };
+  }, { relay: relay.url, tok });
+  await b.page.evaluate(async ({ relay, tok, url, block }) => {
+    window.client = await Tessera.open({ relay, token: tok, storage: { type: "indexeddb", name: "bench" } });
+    window.p = await client.find(url);
+    await p.synced();
+    // Wall-clock time (sub-ms) at which each marker became visible here.
+    window.seen = new Map();
+    p.subscribe((e) => {
+      if (e.type !== "change" || e.origin !== "remote") return;
+      const t = performance.timeOrigin + performance.now();
+      const text = p.toJSON().blocks.find((x) => x.id === block).text;
+      for (const m of text.matchAll(/<(\d+)>/g)) if (!seen.has(+m[1])) seen.set(+m[1], t);
+    });
+  }, { relay: relay.url, tok, url, block });
+
+  const latencies = [];
+  for (let i = 0; i < EDITS; i++) {
+    const sent = await a.page.evaluate(({ block, i }) => {
+      const t = performance.timeOrigin + performance.now();
+      p.setText(block, `<${i}>`);
+      return t;
+    }, { block, i });
+    const seenAt = await b.page.waitForFunction((i) => window.seen.get(i), i, { polling: 5, timeout: 10000 });
+    latencies.push((await seenAt.jsonValue()) - sent);
+  }
+
+  const target = process.env.CARGO_TARGET_DIR || join(root, "target");
+  const [nativeP50, nativeP99] = execFileSync(join(target, "release/wasm-bench-native"), [relay.url, tok, String(EDITS)], { encoding: "utf8", timeout: 300000 })
+    .trim().split(" ").map(Number);
+
+  // A 10k-edit page, typed one character at a time, synced to the relay.
+  const large = await a.page.evaluate(async (n) => {
+    const page = await client.create("large");
+    const { created } = await page.addBlock({ kind: "paragraph" }, "");
+    let last;
+    for (let i = 0; i < n; i++) last = page.insertText(created, i, String.fromCharCode(97 + (i % 26)));
+    await last;
+    await page.synced();
+    return page.url;
+  }, LARGE);
+  await a.context.close();
+
+  // Native: the CLI fetches it into SQLite, then a cold `show --json` reads it back.
+  const tessera = cli(tmp.dir);
+  tessera("sync", large, "--relay", relay.url, "--token", tok, "--timeout", "60");
+  const native = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    tessera("show", large, "--json");
+    native.push(performance.now() - t);
+  }
+
+  // Browser: a device that synced it into IndexedDB, reloaded, opens it cold.
+  const c = await device(browser, site);
+  await c.page.evaluate(async ({ relay, tok, large }) => {
+    const client = await Tessera.open({ relay, token: tok, storage: { type: "indexeddb", name: "cold" } });
+    await (await client.find(large)).synced();
+    await client.close();
+  }, { relay: relay.url, tok, large });
+  const wasm = [];
+  for (let i = 0; i < 5; i++) {
+    await c.page.reload();
+    await c.page.waitForFunction(() => window.tesseraReady === true);
+    wasm.push(await c.page.evaluate(async (large) => {
+      const t = performance.now();
+      const client = await Tessera.open({ storage: { type: "indexeddb", name: "cold" }, online: false });
+      const page = await client.find(large);
+      const chars = page.toJSON().blocks[0].text.length;
+      const dt = performance.now() - t;
+      if (!chars) throw new Error("empty page");
+      return dt;
+    }, large));
+  }
+
+  console.log(`client-wasm bench (Chromium ${browser.version()}, relay in workerd on loopback)`);
+  console.log(`  edit→visible through the relay, ${EDITS} sequential edits:`);
+  console.log(`    browser → browser (IndexedDB, strict)   p50 ${ms(pct(latencies, 50))}, p99 ${ms(pct(latencies, 99))}`);
+  console.log(`    native → native (SQLite, fsync)         p50 ${ms(nativeP50)}, p99 ${ms(nativeP99)}`);
+  console.log(`  cold open of a ${LARGE}-edit page (median of 5):`);
+  console.log(`    browser, IndexedDB (open + find + toJSON)      ${ms(pct(wasm, 50))}`);
+  console.log(`    native, SQLite (tessera show --json, process)  ${ms(pct(native, 50))}`);
+} finally {
+  await browser.close();
+  await site.close();
+  relay.stop();
+  tmp.remove();
+}
