@@ -49,40 +49,50 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Table> {
             p6_seconds: 10,
         }
     };
+    // A smaller or larger P6 for exploring where fan-out stops keeping up.
+    let mut load = load;
+    if let Some(n) = std::env::var("TESSERA_P6_READERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        load.p6_readers = n;
+    }
     let scratch = Scratch::new()?;
     eprintln!("fan-out: starting the relay in workerd and the automerge-repo Node server ...");
     let relay = peers::start_relay(&scratch.dir("relay")?)?;
+    let only_p6 = std::env::var_os("TESSERA_ONLY_P6").is_some();
     let token = peers::relay_token_on(Some("enterprise"))?;
     let node = Process::automerge_repo_server(&scratch.dir("am-repo")?)?;
     let relay_ws = format!("{}/v1/docs/{{id}}?token={token}", ws(&relay.url()));
     let node_ws = ws(&node.http_url());
     let mut table = Table::default();
 
-    eprintln!(
-        "P1b: a burst of {} edits from a JS client ...",
-        load.burst_edits
-    );
-    let scenario = format!("burst:{}", load.burst_edits);
-    let ours = js_load::run(RELAY, &scenario, &relay_ws)?;
-    let theirs = js_load::run(NODE, &scenario, &node_ws)?;
-    table.extend(burst_rows(&ours, &theirs));
-
-    for &readers in load.fanout_readers {
-        eprintln!("fan-out: {readers} JS readers ...");
-        let scenario = format!("fanout:{readers}:{}", load.fanout_edits);
+    if !only_p6 {
+        eprintln!(
+            "P1b: a burst of {} edits from a JS client ...",
+            load.burst_edits
+        );
+        let scenario = format!("burst:{}", load.burst_edits);
         let ours = js_load::run(RELAY, &scenario, &relay_ws)?;
         let theirs = js_load::run(NODE, &scenario, &node_ws)?;
-        for run in [&ours, &theirs] {
-            table.extend(vec![Row::new(
-                format!(
-                    "fan-out, {readers} JS readers, writer at 20 edits/s: last reader, {}",
-                    run.latencies.server
-                ),
-                p50_p99(&run.latencies),
-            )]);
+        table.extend(burst_rows(&ours, &theirs));
+
+        for &readers in load.fanout_readers {
+            eprintln!("fan-out: {readers} JS readers ...");
+            let scenario = format!("fanout:{readers}:{}", load.fanout_edits);
+            let ours = js_load::run(RELAY, &scenario, &relay_ws)?;
+            let theirs = js_load::run(NODE, &scenario, &node_ws)?;
+            for run in [&ours, &theirs] {
+                table.extend(vec![Row::new(
+                    format!(
+                        "fan-out, {readers} JS readers, writer at 20 edits/s: last reader, {}",
+                        run.latencies.server
+                    ),
+                    p50_p99(&run.latencies),
+                )]);
+            }
         }
     }
-
     eprintln!(
         "P6: {} Rust clients on one document ...",
         load.p6_readers + 1

@@ -85,20 +85,28 @@ impl worker::DurableObject for DocRoom {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        let Some(att) = ws.deserialize_attachment::<Attachment>()? else {
-            ws.close(Some(1011), Some("connection state lost; reconnect"))?;
-            return Ok(());
+        // A live room knows the socket by its tag; only a room rebuilt after hibernation
+        // needs the attachment (which costs a deserialization per message under fan-out).
+        let conn = match self.live_conn(&ws) {
+            Some(conn) => conn,
+            None => {
+                let Some(att) = ws.deserialize_attachment::<Attachment>()? else {
+                    ws.close(Some(1011), Some("connection state lost; reconnect"))?;
+                    return Ok(());
+                };
+                if let Some(identity) = att.identity.clone() {
+                    self.adopt_identity(identity).map_err(worker_error)?;
+                }
+                att.conn
+            }
         };
-        if let Some(identity) = att.identity.clone() {
-            self.adopt_identity(identity).map_err(worker_error)?;
-        }
         let bytes = match message {
             WebSocketIncomingMessage::Binary(b) => b,
             // Text is not part of the protocol: the room refuses it as a bad message.
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
         };
         self.input(RoomInput::Frame {
-            conn: ConnId(att.conn),
+            conn: ConnId(conn),
             bytes,
         })
         .await

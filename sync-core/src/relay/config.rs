@@ -71,6 +71,12 @@ pub struct RoomConfig {
     /// 0.12), and the refresh must fit in the isolate next to the room. Larger documents first
     /// sync from their changes.
     pub snapshot_max_changes: usize,
+    /// A peer's sync state is written to its socket's attachment at most this often. The
+    /// attachment only matters after hibernation, and a stale one is safe (the room then
+    /// believes the peer has less than it has, and the next round's bloom filter sorts it
+    /// out), while writing it on every message costs more than the rest of the message's
+    /// handling under fan-out.
+    pub attach_sync_every_ms: u64,
 }
 
 impl Default for RoomConfig {
@@ -105,6 +111,7 @@ impl Default for RoomConfig {
             // About 1 KB each materialized: the refresh stays near 10 MiB, inside the 64 MiB
             // the room keeps to.
             snapshot_max_changes: 8_000,
+            attach_sync_every_ms: 2_000,
         }
     }
 }

@@ -212,11 +212,14 @@ pub enum RoomOutput {
         /// Close reason.
         reason: String,
     },
-    /// Store these bytes with the connection (the hibernation attachment).
+    /// Store these bytes with the connection (the hibernation attachment). A connection's
+    /// sync state is attached at most every `attach_sync_every_ms`, so after hibernation it
+    /// may be older than the last message (which is safe: see `RoomConfig`).
     Attach {
         /// The connection.
         conn: ConnId,
-        /// Opaque bytes to hand back in [`RoomInput::Reattached`].
+        /// Opaque bytes to hand back in [`RoomInput::Reattached`]; always UTF-8 (JSON), so a
+        /// shell may keep them as text.
         attachment: Vec<u8>,
     },
     /// Run a storage task.

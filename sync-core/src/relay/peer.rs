@@ -38,6 +38,9 @@ pub(crate) struct Peer {
     /// with the isolate anyway).
     pub(crate) inbound: Option<Inbound>,
     pub(crate) next_fragment_id: u64,
+    /// When the attachment was last written, and whether the sync state changed since.
+    pub(crate) attached_at: Option<u64>,
+    pub(crate) attach_due: bool,
 }
 
 /// The bounded state of what a connection sends.
@@ -83,6 +86,8 @@ impl Peer {
             unpersisted: 0,
             inbound: None,
             next_fragment_id: 0,
+            attached_at: None,
+            attach_due: false,
         }
     }
 

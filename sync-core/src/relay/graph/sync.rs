@@ -37,6 +37,10 @@ pub(crate) struct PeerSync {
     their_have: Option<Vec<Have>>,
     sent: Bitset,
     in_flight: bool,
+    /// Changes went out and the peer has not answered since. New changes wait for its answer
+    /// and then go out together: a slow peer gets fewer, larger messages instead of a queue
+    /// it cannot drain (automerge peers always answer a message that changes their heads).
+    awaiting_reply: bool,
     have_responded: bool,
     /// The peer sends flags, so it reads version-2 messages.
     v2: bool,
@@ -94,6 +98,7 @@ impl PeerSync {
     /// First half of receiving a message, before its changes are ingested.
     pub(crate) fn begin_receive(&mut self, flags: Option<MessageFlags>) {
         self.in_flight = false;
+        self.awaiting_reply = false;
         if let Some(flags) = flags {
             self.v2 = true;
             if flags.contains(MessageFlags::SYNC_RESET) {
@@ -184,7 +189,7 @@ impl PeerSync {
             });
         }
         let mut send_snapshot = false;
-        let changes: Vec<u32> = if self.peer_read_only {
+        let changes: Vec<u32> = if self.peer_read_only || self.awaiting_reply {
             Vec::new()
         } else if let (Some(have), Some(need)) = (&self.their_have, &self.their_need) {
             if snapshot
@@ -204,9 +209,23 @@ impl PeerSync {
             Vec::new()
         };
         let empty = changes.is_empty() && !send_snapshot;
+        if empty && our_need.is_empty() && self.awaiting_reply {
+            // Held until the peer answers (see `awaiting_reply`).
+            return None;
+        }
         let heads_unchanged = self.last_sent_heads == our_heads;
         let heads_equal = self.their_heads.as_ref() == Some(&our_heads);
         if heads_unchanged && self.have_responded && ((heads_equal && empty) || self.in_flight) {
+            return None;
+        }
+        if heads_unchanged
+            && self.have_responded
+            && empty
+            && our_need.is_empty()
+            && their_heads.iter().all(|h| graph.contains(h))
+        {
+            // The peer already has our heads from our last message, and has nothing we lack:
+            // its answer was overtaken by newer changes, and a reply would only be answered.
             return None;
         }
         self.have_responded = true;
@@ -220,6 +239,7 @@ impl PeerSync {
             self.sent.insert(i);
         }
         self.in_flight = true;
+        self.awaiting_reply = !empty;
         Some(Outgoing {
             heads: our_heads,
             need: our_need,

@@ -267,6 +267,7 @@ impl RelayRoom {
             RoomInput::Delete => self.on_delete(),
         }
         self.observe(now, frame_in, connected);
+        self.flush_attachments(now);
         self.schedule_timer(now);
         std::mem::take(&mut self.out)
     }

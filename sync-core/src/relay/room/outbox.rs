@@ -53,7 +53,9 @@ impl RelayRoom {
             data: message.encode(),
         };
         self.send(conn, msg);
-        self.attach(conn);
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.attach_due = true;
+        }
     }
 
     /// Keeps the first changes up to `max` bytes in `changes`; returns the rest.
@@ -153,11 +155,30 @@ impl RelayRoom {
     }
 
     pub(super) fn attach(&mut self, conn: ConnId) {
-        if let Some(peer) = self.peers.get(&conn) {
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.attach_due = false;
             self.out.push(RoomOutput::Attach {
                 conn,
                 attachment: peer.attachment(),
             });
+        }
+    }
+
+    /// Writes the sync states that changed, each at most once per `attach_sync_every_ms`
+    /// (see [`RoomConfig::attach_sync_every_ms`]).
+    pub(super) fn flush_attachments(&mut self, now: Millis) {
+        let every = self.config.attach_sync_every_ms;
+        let due: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| p.attach_due && p.attached_at.is_none_or(|t| now >= t + every))
+            .map(|(conn, p)| {
+                p.attached_at = Some(now);
+                *conn
+            })
+            .collect();
+        for conn in due {
+            self.attach(conn);
         }
     }
 
