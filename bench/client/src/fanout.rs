@@ -4,6 +4,9 @@
 //! - P6: 100 Tessera Rust clients on one document (one writer at 20 edits/s, then every
 //!   client writing once a second).
 //!
+//! Knobs for exploring: `TESSERA_P6_READERS=N` sets P6's readers, `TESSERA_ONLY_P6=1` skips the
+//! JS rows.
+//!
 //! The relay's token is on the `enterprise` plan: 100 clients of one tenant on one document
 //! send more messages per second than the free plan's room rate allows.
 
@@ -109,6 +112,19 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Table> {
     .await
     .context("P6 against the Tessera relay")?;
     table.extend(p6_rows(&p6, load.p6_readers));
+    // The same clients and load through the automerge-repo server, for context.
+    let theirs = p6_fanout::run(
+        &scratch,
+        NODE,
+        &node.http_url(),
+        "no-token",
+        load.p6_readers,
+        load.p6_edits,
+        load.p6_seconds,
+    )
+    .await
+    .context("P6 against the automerge-repo Node server")?;
+    table.extend(p6_context_rows(&theirs, load.p6_readers));
     table.note(format!(
         "P1b and fan-out: unmodified automerge-repo 2.5.6 JS clients in one Node process \
          (bench/client/js-load.mjs); the burst's edits are separate changes made back to back, \
@@ -176,6 +192,30 @@ fn p6_rows(p6: &P6Run, readers: usize) -> Vec<Row> {
             ),
         )
         .target("every reader converges", p6.converged),
+    ]
+}
+
+fn p6_context_rows(p6: &P6Run, readers: usize) -> Vec<Row> {
+    vec![
+        Row::new(
+            format!(
+                "P6 {readers} readers, {}: every reader",
+                p6.every_reader.server
+            ),
+            p50_p99(&p6.every_reader),
+        ),
+        Row::new(
+            format!("P6 {} writers, {}", p6.writers, p6.every_reader.server),
+            format!(
+                "{}; last client complete {} after the last edit",
+                if p6.converged {
+                    "all converged"
+                } else {
+                    "NOT converged"
+                },
+                ms(p6.settle)
+            ),
+        ),
     ]
 }
 
