@@ -369,6 +369,7 @@ fn a_quota_refusal_stores_nothing() {
 }
 
 mod graph;
+mod keepalive;
 mod metrics;
 mod resilience;
 mod storage;
