@@ -218,16 +218,6 @@ impl PeerSync {
         if heads_unchanged && self.have_responded && ((heads_equal && empty) || self.in_flight) {
             return None;
         }
-        if heads_unchanged
-            && self.have_responded
-            && empty
-            && our_need.is_empty()
-            && their_heads.iter().all(|h| graph.contains(h))
-        {
-            // The peer already has our heads from our last message, and has nothing we lack:
-            // its answer was overtaken by newer changes, and a reply would only be answered.
-            return None;
-        }
         self.have_responded = true;
         self.last_sent_heads.clone_from(&our_heads);
         if send_snapshot {
