@@ -5,7 +5,8 @@
 #   make test-relay                              end-to-end tests against workerd, the graph
 #                                                suite (the paper history), and the JS + Rust
 #                                                CLI interop script
-#   make bench-relay                             relay benchmark table
+#   make bench-relay                             relay figures: natively (P2-P5), then P3/P5
+#                                                in workerd (relay-graph-bench)
 # Every target installs what it needs (npm ci, worker-build, wasm-bindgen-cli) when missing.
 
 PORT ?= 8787
@@ -40,5 +41,6 @@ test-relay: relay-build
 test-relay-graph: relay-build
 	cargo test --release -p relay-e2e --test graph -- --test-threads=1 --nocapture
 
-bench-relay:
+bench-relay: relay-build
 	cargo run --release -p relay-bench -- $(BENCH_TRACE)
+	TESSERA_TRACE=$(BENCH_TRACE) cargo run --release -q -p relay-e2e --bin relay-graph-bench

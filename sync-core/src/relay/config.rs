@@ -77,6 +77,9 @@ pub struct RoomConfig {
     /// out), while writing it on every message costs more than the rest of the message's
     /// handling under fan-out.
     pub attach_sync_every_ms: u64,
+    /// How long changes for a peer wait for its answer to the last changes it was sent before
+    /// they go out anyway (see the graph's `PeerSync`).
+    pub reply_hold_ms: u64,
 }
 
 impl Default for RoomConfig {
@@ -112,6 +115,7 @@ impl Default for RoomConfig {
             // the room keeps to.
             snapshot_max_changes: 8_000,
             attach_sync_every_ms: 2_000,
+            reply_hold_ms: 1_000,
         }
     }
 }

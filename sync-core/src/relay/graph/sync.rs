@@ -37,10 +37,13 @@ pub(crate) struct PeerSync {
     their_have: Option<Vec<Have>>,
     sent: Bitset,
     in_flight: bool,
-    /// Changes went out and the peer has not answered since. New changes wait for its answer
-    /// and then go out together: a slow peer gets fewer, larger messages instead of a queue
-    /// it cannot drain (automerge peers always answer a message that changes their heads).
-    awaiting_reply: bool,
+    /// When changes last went out, if the peer has not answered since. New changes wait for
+    /// its answer (for at most the room's `reply_hold_ms`) and then go out together: a slow
+    /// peer gets fewer, larger messages instead of a queue it cannot drain. The bound is for
+    /// a peer that does not answer (one sent changes it already had, say).
+    awaiting_reply: Option<u64>,
+    /// Something was held back for the answer.
+    held: bool,
     have_responded: bool,
     /// The peer sends flags, so it reads version-2 messages.
     v2: bool,
@@ -98,7 +101,7 @@ impl PeerSync {
     /// First half of receiving a message, before its changes are ingested.
     pub(crate) fn begin_receive(&mut self, flags: Option<MessageFlags>) {
         self.in_flight = false;
-        self.awaiting_reply = false;
+        self.awaiting_reply = None;
         if let Some(flags) = flags {
             self.v2 = true;
             if flags.contains(MessageFlags::SYNC_RESET) {
@@ -158,7 +161,10 @@ impl PeerSync {
         graph: &ChangeGraph,
         our_need: Vec<ChangeHash>,
         snapshot: bool,
+        now: u64,
+        hold_ms: u64,
     ) -> Option<Outgoing> {
+        let holding = self.awaiting_reply.is_some_and(|at| now < at + hold_ms);
         let our_heads = graph.heads();
         let their_heads = self.their_heads.clone().unwrap_or_default();
         // Their heads may have reached the graph after their message was received (the room
@@ -189,7 +195,7 @@ impl PeerSync {
             });
         }
         let mut send_snapshot = false;
-        let changes: Vec<u32> = if self.peer_read_only || self.awaiting_reply {
+        let changes: Vec<u32> = if self.peer_read_only || holding {
             Vec::new()
         } else if let (Some(have), Some(need)) = (&self.their_have, &self.their_need) {
             if snapshot
@@ -209,8 +215,9 @@ impl PeerSync {
             Vec::new()
         };
         let empty = changes.is_empty() && !send_snapshot;
-        if empty && our_need.is_empty() && self.awaiting_reply {
+        if empty && our_need.is_empty() && holding {
             // Held until the peer answers (see `awaiting_reply`).
+            self.held = true;
             return None;
         }
         let heads_unchanged = self.last_sent_heads == our_heads;
@@ -229,7 +236,8 @@ impl PeerSync {
             self.sent.insert(i);
         }
         self.in_flight = true;
-        self.awaiting_reply = !empty;
+        self.held = false;
+        self.awaiting_reply = (!empty).then_some(now);
         Some(Outgoing {
             heads: our_heads,
             need: our_need,
@@ -237,6 +245,13 @@ impl PeerSync {
             changes,
             snapshot: send_snapshot,
         })
+    }
+
+    /// When held changes go out even without an answer (see `awaiting_reply`).
+    pub(crate) fn hold_expires(&self, hold_ms: u64) -> Option<u64> {
+        self.held
+            .then_some(self.awaiting_reply?)
+            .map(|at| at + hold_ms)
     }
 
     /// Keeps `rest` (already marked sent) for the next round trip.

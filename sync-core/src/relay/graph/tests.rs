@@ -237,7 +237,7 @@ impl Hub {
             }
         }
         missing.sort();
-        let out = self.states[peer].generate(&self.graph, missing, false)?;
+        let out = self.states[peer].generate(&self.graph, missing, false, 0, 0)?;
         Some(sync::Message {
             heads: out.heads,
             need: out.need,

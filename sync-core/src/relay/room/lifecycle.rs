@@ -96,6 +96,7 @@ impl RelayRoom {
 
     pub(super) fn on_timer(&mut self, now: Millis) {
         self.timer = None;
+        self.sync_held(now);
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
             if let Phase::Loading(_) = self.phase {

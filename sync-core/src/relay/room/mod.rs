@@ -76,6 +76,8 @@ pub struct RelayRoom {
     retry_at: Option<Millis>,
     retry_delay: u64,
     timer: Option<Millis>,
+    /// The time of the input being handled.
+    now: Millis,
     out: Vec<RoomOutput>,
     /// The tenant's rates over all connections of the room; made at the first frame.
     tenant_rates: Option<FrameRates>,
@@ -123,6 +125,7 @@ impl RelayRoom {
             retry_at: None,
             retry_delay: 0,
             timer: None,
+            now: 0,
             out: Vec::new(),
             tenant_rates: None,
             metrics: Metrics::default(),
@@ -241,6 +244,7 @@ impl RelayRoom {
 
     /// Handles one input at time `now` and returns what to do, in order.
     pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
+        self.now = now;
         self.expire_partials(now);
         let frame_in = match &input {
             RoomInput::Frame { bytes, .. } => Some(bytes.len()),
@@ -302,6 +306,10 @@ impl RelayRoom {
             self.compaction.due_at(),
             self.partials_due(),
             self.metrics.due_at(self.config.metrics_period_ms),
+            self.peers
+                .values()
+                .filter_map(|p| p.sync.hold_expires(self.config.reply_hold_ms))
+                .min(),
         ]
         .into_iter()
         .flatten()

@@ -24,6 +24,7 @@ impl RelayRoom {
         };
         let need = self.missing_for(peer.sync.their_heads());
         let max = self.config.max_send_bytes;
+        let hold_ms = self.config.reply_hold_ms;
         let has_snapshot = self.snapshot.is_some();
         let peer = self.peers.get_mut(&conn).expect("checked");
         let message = if peer.sync.has_backlog() {
@@ -36,7 +37,10 @@ impl RelayRoom {
                 snapshot: false,
             })
         } else {
-            match peer.sync.generate(&self.graph, need, has_snapshot) {
+            match peer
+                .sync
+                .generate(&self.graph, need, has_snapshot, self.now, hold_ms)
+            {
                 Some(mut out) => {
                     let rest = self.split_batch(&mut out.changes, max);
                     let peer = self.peers.get_mut(&conn).expect("checked");
@@ -161,6 +165,20 @@ impl RelayRoom {
                 conn,
                 attachment: peer.attachment(),
             });
+        }
+    }
+
+    /// Sends what was held for peers that have not answered in `reply_hold_ms`.
+    pub(super) fn sync_held(&mut self, now: Millis) {
+        let hold = self.config.reply_hold_ms;
+        let due: Vec<ConnId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.sync.hold_expires(hold).is_some_and(|t| t <= now))
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in due {
+            self.sync_peer(conn);
         }
     }
 

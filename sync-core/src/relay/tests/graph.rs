@@ -437,3 +437,74 @@ fn back_to_back_messages_end_in_one_ack_of_the_last_head() {
         .collect();
     assert_eq!(acks.last(), Some(&last), "{acks:?}");
 }
+
+/// Fan-out: a peer that was sent changes and has not answered gets the next ones with its
+/// answer, in one message, not one message per change.
+#[test]
+fn changes_for_a_peer_wait_for_its_answer_to_the_last_ones() {
+    let mut room = room();
+    let mut clients = joined_clients(&mut room, 2);
+    converge(&mut room, &mut clients);
+    clients[0].edit("a", 1);
+    let outs = {
+        let o = clients[0].say(&mut room).unwrap();
+        settle(&mut room, o)
+    };
+    assert!(clients[1].take(&outs), "the first change goes out at once");
+    for v in 2..=4 {
+        clients[0].edit("a", v);
+        let outs = {
+            let o = clients[0].say(&mut room).unwrap();
+            settle(&mut room, o)
+        };
+        assert!(
+            !clients[1].take(&outs),
+            "held while peer 2 has not answered: {outs:?}"
+        );
+    }
+    let answer = {
+        let o = clients[1].say(&mut room).expect("peer 2 answers");
+        settle(&mut room, o)
+    };
+    let syncs = sent(&answer, ConnId(2))
+        .into_iter()
+        .filter(|m| matches!(m, Message::Sync { .. }))
+        .count();
+    assert_eq!(syncs, 1, "the held changes in one message: {answer:?}");
+    assert!(clients[1].take(&answer));
+    assert_eq!(clients[1].doc.get_heads(), clients[0].doc.get_heads());
+}
+
+/// A peer that never answers (here: it drops what it was sent) still gets held changes once
+/// `reply_hold_ms` has passed, on the room's timer.
+#[test]
+fn held_changes_go_out_on_the_timer_when_no_answer_comes() {
+    let mut room = room();
+    let hold = RoomConfig::default().reply_hold_ms;
+    let mut clients = joined_clients(&mut room, 2);
+    converge(&mut room, &mut clients);
+    clients[0].edit("a", 1);
+    let first = {
+        let o = clients[0].say(&mut room).unwrap();
+        settle(&mut room, o)
+    };
+    clients[0].edit("b", 2);
+    let held = {
+        let o = clients[0].say(&mut room).unwrap();
+        settle(&mut room, o)
+    };
+    assert!(!clients[1].take(&held));
+    let timer = held
+        .iter()
+        .chain(&first)
+        .filter_map(|o| match o {
+            RoomOutput::SetTimer { at_ms } => Some(*at_ms),
+            _ => None,
+        })
+        .min()
+        .expect("a timer for the held change");
+    assert!(timer <= NOW + hold, "timer at {timer}");
+    let outs = room.handle(NOW + hold, RoomInput::Timer);
+    assert!(clients[1].take(&first) && clients[1].take(&outs));
+    assert_eq!(clients[1].doc.get_heads(), clients[0].doc.get_heads());
+}
