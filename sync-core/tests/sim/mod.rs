@@ -217,7 +217,7 @@ impl Sim {
                 .clients
                 .iter_mut()
                 .all(|c| c.device.in_sync() && c.device.sync.is_in_sync());
-            if all_in_sync && !self.relay.has_unpersisted() {
+            if all_in_sync && !self.relay.has_unpersisted() && !self.relay.has_held_changes() {
                 return;
             }
             // Nothing in flight: let time pass to the next timer.

@@ -229,6 +229,15 @@ impl RelayRoom {
         }
     }
 
+    /// Whether changes wait for a peer's answer (see `RoomConfig::reply_hold_ms`): they go
+    /// out with the answer, or on the room's timer.
+    pub fn has_held_changes(&self) -> bool {
+        let hold = self.config.reply_hold_ms;
+        self.peers
+            .values()
+            .any(|p| p.sync.hold_expires(hold).is_some())
+    }
+
     /// Whether any received change is not yet durable.
     pub fn has_unpersisted(&self) -> bool {
         !self.pending.is_empty()
