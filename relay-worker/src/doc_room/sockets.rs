@@ -150,10 +150,13 @@ impl DocRoom {
             let Some(mut att) = att else {
                 return Err(worker::Error::RustError("socket without attachment".into()));
             };
+            // The dev fault hits a connection's first attachment: later ones are written on
+            // the room's own schedule, so "the next one" would be anyone's.
+            let first = att.room.is_none();
             att.room = Some(String::from_utf8(attachment).map_err(|_| {
                 worker::Error::RustError("the room's attachment is not UTF-8".into())
             })?);
-            if self.fault(Fault::OversizedAttachment) {
+            if first && self.fault(Fault::OversizedAttachment) {
                 att.pad = Some("x".repeat(20 * 1024));
             }
             ws.serialize_attachment(att)

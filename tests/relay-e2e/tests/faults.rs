@@ -129,7 +129,7 @@ async fn an_oversized_attachment_closes_only_that_peer() {
     let mut b = Client::new("b", url.clone(), doc, false);
     assert!(b.online_until(T, |b| b.title() == "E2E page").await);
 
-    // The next attachment the room saves is the newcomer's: over the runtime's limit.
+    // The newcomer's first attachment is over the runtime's limit.
     let instance = plan_faults(&relay, doc, "oversized_attachments=1");
     let refusal = connect_refusal(&url).await;
     assert_eq!(refusal.status, 101, "refused over HTTP: {refusal:?}");
