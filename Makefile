@@ -50,8 +50,8 @@ help:
 	@echo "  make demo-core     the demo in one process, no network"
 	@echo "  make bench         every benchmark"
 	@echo "  make bench-core    automerge versions compared"
-	@echo "  make bench-relay   graph room figures P2-P5 next to today's room and Automerge::load"
-	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
+	@echo "  make bench-relay   graph room figures P2-P5 next to today's room and Automerge::load, then P3/P5 in workerd"
+	@echo "  make bench-client  P1 (and the workerd floor), P4, P5, P7, P1b, P6 and JS fan-out next to y-sweet and the automerge-repo server"
 	@echo "  make bench-bindings  edits/s through Python (uniffi) next to client-native directly"
 	@echo "  make bench-wasm    browser client: edit->visible, cold open from IndexedDB vs SQLite, bundle size"
 
@@ -65,7 +65,7 @@ RELAY_SUITES := --test relay --test gate --test faults --test limits --test obse
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p relay-e2e $(RELAY_SUITES) -- -D warnings
+	cargo clippy -p relay-e2e $(RELAY_SUITES) --test graph -- -D warnings
 
 # sync-core must build for the browser and workerd with no platform dependencies.
 wasm-check: setup

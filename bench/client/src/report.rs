@@ -44,7 +44,7 @@ impl Table {
     }
 
     /// Another table's rows and notes after this one's.
-    pub(crate) fn append(&mut self, other: Table) {
+    pub(crate) fn append(&mut self, other: Self) {
         self.rows.extend(other.rows);
         self.notes.extend(other.notes);
     }
