@@ -30,6 +30,7 @@ help:
 	@echo "Parts of the tests"
 	@echo "  make test-core     sync-core: unit, golden wire, decoder and the seeded simulator"
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
+	@echo "  make test-relay-graph   the paper history through the relay in workerd (release)"
 	@echo "  make test-client   client-native tests and the client's workerd suite"
 	@echo "  make test-client-e2e   only the client's workerd suite"
 	@echo "  make test-bindings     uniffi bindings: Python wheel and Kotlin against workerd, Swift sources, the desktop app"
@@ -50,8 +51,8 @@ help:
 	@echo "  make demo-core     the demo in one process, no network"
 	@echo "  make bench         every benchmark"
 	@echo "  make bench-core    automerge versions compared"
-	@echo "  make bench-relay   relay room figures next to a naive baseline"
-	@echo "  make bench-client  P1, P4, P5, P7 next to y-sweet and the automerge-repo server"
+	@echo "  make bench-relay   graph room figures P2-P5 next to today's room and Automerge::load, then P3/P5 in workerd"
+	@echo "  make bench-client  P1 (and the workerd floor), P4, P5, P7, P1b, P6 and JS fan-out next to y-sweet and the automerge-repo server"
 	@echo "  make bench-bindings  edits/s through Python (uniffi) next to client-native directly"
 	@echo "  make bench-wasm    browser client: edit->visible, cold open from IndexedDB vs SQLite, bundle size"
 
@@ -65,7 +66,7 @@ RELAY_SUITES := --test relay --test gate --test faults --test limits --test obse
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p relay-e2e $(RELAY_SUITES) -- -D warnings
+	cargo clippy -p relay-e2e $(RELAY_SUITES) --test graph -- -D warnings
 
 # sync-core must build for the browser and workerd with no platform dependencies. The browser
 # client is built with its SQLite worker, in one invocation as mk/wasm.mk does, so the test

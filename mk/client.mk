@@ -15,9 +15,10 @@ test-client: relay-build
 test-client-e2e: relay-build
 	cargo test -p client-e2e -- --test-threads=1
 
-# P1 (edit->visible through the relay in workerd, next to y-sweet and the automerge-repo Node
-# server), P4/P5 (reconnect and first sync of a 100k-change document) and P7 (local edits), in
-# one run on loopback (bench/client). The P4/P5 document replays the automerge-paper trace when
+# P1 (edit->visible through the relay in workerd, next to a workerd floor, y-sweet and the
+# automerge-repo Node server), P4/P5 (reconnect and first sync of a 100k-change document), P7
+# (local edits), then P1b, JS fan-out and P6 (bench/client/src/fanout.rs), in one run on
+# loopback (bench/client). The P4/P5 document replays the automerge-paper trace when
 # it is there (BENCH_TRACE), a seeded stand-in otherwise; the table says which.
 # The relay under measurement is the optimized build (wasm-opt), as deployed.
 bench-client: export RELAY_OPT := 1

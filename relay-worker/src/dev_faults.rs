@@ -26,7 +26,7 @@ pub enum Fault {
     R2Delete,
     /// Loading the room's stored state.
     Load,
-    /// A socket attachment padded over the runtime's 16 KiB limit.
+    /// A new connection's first attachment, padded over the runtime's 16 KiB limit.
     OversizedAttachment,
 }
 

@@ -16,10 +16,14 @@
 //! trace; without it, or when the file is missing, a seeded stand-in typist
 //! (`editing-trace`), and the table says which one.
 
+mod fanout;
 mod http;
+mod js_load;
+mod p1_floor;
 mod p1_tessera;
 mod p1_ysweet;
 mod p45;
+mod p6_fanout;
 mod p7;
 mod page;
 mod peers;
@@ -41,6 +45,10 @@ struct Sizes {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only fanout`: P1b, the JS fan-out rows and P6 alone.
+    let only_fanout = args
+        .windows(2)
+        .any(|w| w[0] == "--only" && w[1] == "fanout");
     let trace = args
         .iter()
         .position(|a| a == "--trace")
@@ -66,7 +74,13 @@ fn main() -> anyhow::Result<()> {
     let trace = trace.unwrap_or_else(|| std::path::PathBuf::from(editing_trace::DEFAULT_PATH));
     let (edits, source) = editing_trace::load_or_stand_in(&trace, n)?;
     let source = source.to_string();
-    let table = rt.block_on(run(sizes, edits, &source))?;
+    let table = if only_fanout {
+        rt.block_on(fanout::run(quick))?
+    } else {
+        let mut table = rt.block_on(run(sizes, edits, &source))?;
+        table.append(rt.block_on(fanout::run(quick))?);
+        table
+    };
     table.print();
     Ok(())
 }
@@ -87,6 +101,7 @@ async fn run(sizes: Sizes, edits: Vec<editing_trace::Edit>, source: &str) -> any
     let token = peers::relay_token()?;
     let am_repo = peers::Process::automerge_repo_server(&scratch.dir("am-repo")?)?;
     let y_sweet = peers::Process::y_sweet(&scratch.dir("y-sweet")?)?;
+    let floor = peers::Process::workerd_floor(&scratch.dir("floor")?)?;
 
     eprintln!("P1: {} edits per server ...", sizes.p1_edits);
     let ours = p1_tessera::run(
@@ -112,7 +127,10 @@ async fn run(sizes: Sizes, edits: Vec<editing_trace::Edit>, source: &str) -> any
     let ys = p1_ysweet::run(&y_sweet.http_url(), sizes.p1_edits)
         .await
         .context("P1 against y-sweet")?;
-    table.extend(report::p1_rows(&ours, &node.visible, &ys));
+    let floor_run = p1_floor::run(&floor.http_url(), sizes.p1_edits)
+        .await
+        .context("P1 through the workerd floor")?;
+    table.extend(report::p1_rows(&ours, &node.visible, &ys, &floor_run));
 
     eprintln!(
         "P4/P5: building and uploading a {}-change document ...",
@@ -122,7 +140,7 @@ async fn run(sizes: Sizes, edits: Vec<editing_trace::Edit>, source: &str) -> any
         .await
         .context("P4/P5 against the Tessera relay")?;
     table.extend(p45.rows());
-    drop((relay, am_repo, y_sweet));
+    drop((relay, am_repo, y_sweet, floor));
     table.note(format!(
         "P1: {} sequential one-character edits per server. P4/P5: a {}-change document of {source}, \
          one edit per change. Loopback, every server on 127.0.0.1; frame bytes are WebSocket \

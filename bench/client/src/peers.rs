@@ -42,13 +42,18 @@ pub(crate) fn start_relay(state: &Path) -> anyhow::Result<Relay> {
 
 /// A write token for every document, signed with the relay's dev secret.
 pub(crate) fn relay_token() -> anyhow::Result<String> {
+    relay_token_on(None)
+}
+
+/// The same on a named plan of relay-worker/plans.json (`None`: the free plan).
+pub(crate) fn relay_token_on(plan: Option<&str>) -> anyhow::Result<String> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let claims = Claims {
         sub: "bench".into(),
         tenant: "bench".into(),
         docs: DocAccess::All,
         scope: Scope::Write,
-        plan: None,
+        plan: plan.map(str::to_owned),
         exp: now + 3600,
         nbf: None,
         iat: Some(now),
@@ -75,6 +80,29 @@ impl Process {
             .arg(store)
             .current_dir(root());
         Self::spawn(cmd, port, "node (automerge-repo server)")
+    }
+
+    /// `wrangler dev` of bench/client/floor (the P1 floor), its state in `state`.
+    pub(crate) fn workerd_floor(state: &Path) -> anyhow::Result<Self> {
+        let port = free_port();
+        let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
+        cmd.args([
+            "dev",
+            "--config",
+            "bench/client/floor/wrangler.toml",
+            "--ip",
+            "127.0.0.1",
+        ])
+        .args(["--port", &port.to_string(), "--persist-to"])
+        .arg(state.join("wrangler"))
+        .arg("--show-interactive-dev-session=false")
+        .env("XDG_CONFIG_HOME", state.join("xdg"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .current_dir(root());
+        Self::spawn(cmd, port, "wrangler dev (workerd floor)")
     }
 
     /// `y-sweet serve DIR --host 127.0.0.1 --port PORT`, from `$TESSERA_TOOLS/y-sweet`.

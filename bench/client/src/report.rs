@@ -43,6 +43,12 @@ impl Table {
         self.rows.extend(rows);
     }
 
+    /// Another table's rows and notes after this one's.
+    pub(crate) fn append(&mut self, other: Self) {
+        self.rows.extend(other.rows);
+        self.notes.extend(other.notes);
+    }
+
     pub(crate) fn note(&mut self, note: String) {
         self.notes.push(note);
     }
@@ -104,7 +110,12 @@ impl Latencies {
 }
 
 /// The P1 rows: ours with targets, the two peers for comparison.
-pub(crate) fn p1_rows(run: &P1Run, node: &Latencies, ys: &Latencies) -> Vec<Row> {
+pub(crate) fn p1_rows(
+    run: &P1Run,
+    node: &Latencies,
+    ys: &Latencies,
+    floor: &Latencies,
+) -> Vec<Row> {
     let ours = &run.visible;
     let line = |l: &Latencies| format!("p50 {} p99 {}", ms(l.quantile(0.5)), ms(l.quantile(0.99)));
     let label = |l: &Latencies| format!("P1 edit->visible, {} ({})", l.server, l.client);
@@ -116,8 +127,16 @@ pub(crate) fn p1_rows(run: &P1Run, node: &Latencies, ys: &Latencies) -> Vec<Row>
             format!("<= y-sweet p50 ({})", ms(ys_p50)),
             ours_p50 <= ys_p50,
         ),
+        Row::new(format!("{} p50", label(ours)), ms(ours_p50)).target(
+            format!(
+                "<= 1.5x the floor's p50 ({})",
+                ms(floor.quantile(0.5).mul_f64(1.5))
+            ),
+            ours_p50 <= floor.quantile(0.5).mul_f64(1.5),
+        ),
         Row::new(format!("{} p99", label(ours)), ms(ours_p99))
             .target("<= 5 ms", ours_p99 <= Duration::from_millis(5)),
+        Row::new(label(floor), line(floor)),
     ];
     if let Some(acked) = &run.acked {
         rows.push(Row::new(

@@ -85,20 +85,28 @@ impl worker::DurableObject for DocRoom {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        let Some(att) = ws.deserialize_attachment::<Attachment>()? else {
-            ws.close(Some(1011), Some("connection state lost; reconnect"))?;
-            return Ok(());
+        // A live room knows the socket by its tag; only a room rebuilt after hibernation
+        // needs the attachment (which costs a deserialization per message under fan-out).
+        let conn = match self.live_conn(&ws) {
+            Some(conn) => conn,
+            None => {
+                let Some(att) = ws.deserialize_attachment::<Attachment>()? else {
+                    ws.close(Some(1011), Some("connection state lost; reconnect"))?;
+                    return Ok(());
+                };
+                if let Some(identity) = att.identity.clone() {
+                    self.adopt_identity(identity).map_err(worker_error)?;
+                }
+                att.conn
+            }
         };
-        if let Some(identity) = att.identity.clone() {
-            self.adopt_identity(identity).map_err(worker_error)?;
-        }
         let bytes = match message {
             WebSocketIncomingMessage::Binary(b) => b,
             // Text is not part of the protocol: the room refuses it as a bad message.
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
         };
         self.input(RoomInput::Frame {
-            conn: ConnId(att.conn),
+            conn: ConnId(conn),
             bytes,
         })
         .await
@@ -125,6 +133,18 @@ impl worker::DurableObject for DocRoom {
             self.input(RoomInput::Timer).await.map_err(worker_error)?;
         }
         Response::ok("ok")
+    }
+}
+
+/// Size of the wasm linear memory, in bytes (0 natively, where there is none).
+fn wasm_memory_bytes() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
     }
 }
 
@@ -179,9 +199,9 @@ impl DocRoom {
             return Ok(not_yet);
         }
         let (etag, bytes) = {
-            let mut inner = self.inner.borrow_mut();
-            let room = inner.room.as_mut().expect("ready");
-            (room.snapshot_etag(), room.doc_mut().save())
+            let inner = self.inner.borrow();
+            let room = inner.room.as_ref().expect("ready");
+            (room.snapshot_etag(), room.document())
         };
         let headers = Headers::new();
         headers.set("etag", &etag)?;
@@ -365,6 +385,16 @@ impl DocRoom {
                 let mut report = self.stored_report().await?;
                 report["faults"] = serde_json::json!(self.inner.borrow().faults);
                 report["instance"] = serde_json::json!(self.born_ms);
+                // The isolate's wasm linear memory: it only grows, so this is the peak since
+                // the isolate started (the room and whatever else runs in it).
+                report["wasm_memory_bytes"] = serde_json::json!(wasm_memory_bytes());
+                report["changes"] = serde_json::json!(
+                    self.inner
+                        .borrow()
+                        .room
+                        .as_ref()
+                        .map(RelayRoom::change_count)
+                );
                 Ok(http::json(report.to_string(), 200)?)
             }
             _ => Err(Error::NotFound),

@@ -11,13 +11,20 @@ use super::{DocRoom, now_ms};
 use crate::dev_faults::Fault;
 use crate::error::Result;
 
+const CONN_TAG: &str = "conn:";
+
+fn conn_tag(conn: u64) -> String {
+    format!("{CONN_TAG}{conn}")
+}
+
 /// What a socket carries through hibernation.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Attachment {
     pub(super) conn: u64,
     access: PeerAccess,
-    /// The room's own attachment, once it gave one.
-    room: Option<Vec<u8>>,
+    /// The room's own attachment, once it gave one (JSON text: a string is cloned far more
+    /// cheaply than a byte array, which serde-wasm-bindgen makes an array of numbers).
+    room: Option<String>,
     /// The room's identity, so a room woken by a message knows itself without storage.
     #[serde(default)]
     pub(super) identity: Option<Identity>,
@@ -40,7 +47,8 @@ impl DocRoom {
             inner.sockets.insert(conn, pair.server.clone());
             conn
         };
-        self.state.accept_web_socket(&pair.server);
+        self.state
+            .accept_websocket_with_tags(&pair.server, &[&conn_tag(conn)]);
         let identity = self.inner.borrow().identity.clone();
         pair.server.serialize_attachment(Attachment {
             conn,
@@ -82,7 +90,10 @@ impl DocRoom {
             inner.sockets.insert(att.conn, ws);
             let conn = ConnId(att.conn);
             let input = match att.room {
-                Some(attachment) => RoomInput::Reattached { conn, attachment },
+                Some(attachment) => RoomInput::Reattached {
+                    conn,
+                    attachment: attachment.into_bytes(),
+                },
                 None => RoomInput::Connected {
                     conn,
                     access: att.access,
@@ -101,6 +112,19 @@ impl DocRoom {
                 .flatten()
                 .and_then(|a| a.identity)
         })
+    }
+
+    /// The connection of a socket of the live room, from its tag; `None` when the room is
+    /// not built (then the attachment says) or the socket has no tag.
+    pub(super) fn live_conn(&self, ws: &WebSocket) -> Option<u64> {
+        let inner = self.inner.borrow();
+        inner.room.as_ref()?;
+        let conn = self
+            .state
+            .get_tags(ws)
+            .iter()
+            .find_map(|t| t.strip_prefix(CONN_TAG)?.parse().ok())?;
+        inner.sockets.contains_key(&conn).then_some(conn)
     }
 
     fn socket(&self, conn: ConnId) -> Option<WebSocket> {
@@ -126,8 +150,13 @@ impl DocRoom {
             let Some(mut att) = att else {
                 return Err(worker::Error::RustError("socket without attachment".into()));
             };
-            att.room = Some(attachment);
-            if self.fault(Fault::OversizedAttachment) {
+            // The dev fault hits a connection's first attachment: later ones are written on
+            // the room's own schedule, so "the next one" would be anyone's.
+            let first = att.room.is_none();
+            att.room = Some(String::from_utf8(attachment).map_err(|_| {
+                worker::Error::RustError("the room's attachment is not UTF-8".into())
+            })?);
+            if first && self.fault(Fault::OversizedAttachment) {
                 att.pad = Some("x".repeat(20 * 1024));
             }
             ws.serialize_attachment(att)

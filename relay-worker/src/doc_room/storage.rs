@@ -1,8 +1,9 @@
-//! The room's storage: the change log and its meta rows in the object's SQLite, snapshots and
-//! tombstone markers in R2. Each `StorageOp` is one step that succeeds whole or reports an
-//! error for the room to retry; nothing is written for a room before its first counted write.
+//! The room's storage: the change log (change bytes plus their index, one SQLite row each) and
+//! its meta rows in the object's SQLite, first-sync snapshots and tombstone markers in R2. Each
+//! `StorageOp` is one step that succeeds whole or reports an error for the room to retry;
+//! nothing is written for a room before its first counted write.
 
-use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredSnapshot};
+use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredRow, StoredSnapshot};
 use worker::{SqlStorageValue, State};
 
 use super::DocRoom;
@@ -21,9 +22,14 @@ pub(super) fn create_tables(state: &State) {
         None,
     );
     let _ = sql.exec(
-        "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL, idx BLOB)",
         None,
     );
+    // Rooms created before the change graph have no index column; their old rows are parsed
+    // at load instead.
+    if sql.exec("SELECT idx FROM log LIMIT 0", None).is_err() {
+        let _ = sql.exec("ALTER TABLE log ADD COLUMN idx BLOB", None);
+    }
 }
 
 fn runtime(e: impl std::fmt::Display) -> Error {
@@ -61,18 +67,27 @@ impl DocRoom {
             }),
             _ => None,
         };
-        let after = snapshot.as_ref().map_or(0, |s| s.log_through);
-        let cursor = self.state.storage().sql().exec(
-            "SELECT seq, bytes FROM log WHERE seq > ? ORDER BY seq",
-            vec![SqlStorageValue::Integer(after as i64)],
-        )?;
+        // Every row: the log is the source of truth, the snapshot only a cache.
+        let cursor = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT seq, bytes, idx FROM log ORDER BY seq", None)?;
         let mut log = Vec::new();
         for row in cursor.raw() {
             let mut row = row?.into_iter();
             if let (Some(SqlStorageValue::Integer(seq)), Some(SqlStorageValue::Blob(bytes))) =
                 (row.next(), row.next())
             {
-                log.push((seq as u64, bytes));
+                let index = match row.next() {
+                    Some(SqlStorageValue::Blob(index)) => Some(index),
+                    _ => None,
+                };
+                log.push(StoredRow {
+                    seq: seq as u64,
+                    bytes,
+                    index,
+                });
             }
         }
         let ledger = match self.meta("ledger")? {
@@ -109,15 +124,24 @@ impl DocRoom {
         let sql = self.state.storage().sql();
         match op {
             StorageOp::Load => unreachable!("Load is answered with Loaded"),
-            StorageOp::AppendLog { seq, bytes, ledger } => {
+            StorageOp::AppendLog {
+                seq,
+                bytes,
+                index,
+                ledger,
+            } => {
                 if self.fault(Fault::LogWrite) {
                     return Err(Self::injected("log write"));
                 }
                 let identity = serde_json::to_string(&self.identity()?).map_err(runtime)?;
                 // One synchronous block: the row, the ledger and the identity commit together.
                 sql.exec(
-                    "INSERT OR REPLACE INTO log (seq, bytes) VALUES (?, ?)",
-                    vec![SqlStorageValue::Integer(seq as i64), bytes.into()],
+                    "INSERT OR REPLACE INTO log (seq, bytes, idx) VALUES (?, ?, ?)",
+                    vec![
+                        SqlStorageValue::Integer(seq as i64),
+                        bytes.into(),
+                        index.into(),
+                    ],
                 )?;
                 self.set_meta("ledger", &serde_json::to_string(&ledger).map_err(runtime)?)?;
                 self.set_meta("identity", &identity)?;
@@ -138,12 +162,6 @@ impl DocRoom {
                 self.bucket()?.put(key, bytes).execute().await?;
                 self.set_meta("snap_generation", &generation.to_string())?;
                 self.set_meta("snap_through", &log_through.to_string())?;
-            }
-            StorageOp::TrimLog { through } => {
-                sql.exec(
-                    "DELETE FROM log WHERE seq <= ?",
-                    vec![SqlStorageValue::Integer(through as i64)],
-                )?;
             }
             StorageOp::DeleteSnapshot { generation } => {
                 if self.fault(Fault::R2Delete) {

@@ -59,6 +59,27 @@ pub struct RoomConfig {
     pub max_pending_bytes: usize,
     /// `retryAfterMs` for a refusal because a queue of the room is full.
     pub queue_retry_ms: u64,
+    /// Changes held because a dep has not arrived yet, for the whole room. Past it the sender
+    /// gets `rate_limited` (their bytes also count against the pending bounds above).
+    pub max_waiting_changes: usize,
+    /// Change bytes sent to one peer per round trip: a big answer (a first sync without a
+    /// snapshot) goes out in batches, one each time the peer answers, so the room never holds
+    /// all of it encoded at once.
+    pub max_send_bytes: usize,
+    /// The snapshot is refreshed only while the document has at most this many changes:
+    /// refreshing loads it into automerge (about 1 KB of memory per change with automerge
+    /// 0.12), and the refresh must fit in the isolate next to the room. Larger documents first
+    /// sync from their changes.
+    pub snapshot_max_changes: usize,
+    /// A peer's sync state is written to its socket's attachment at most this often. The
+    /// attachment only matters after hibernation, and a stale one is safe (the room then
+    /// believes the peer has less than it has, and the next round's bloom filter sorts it
+    /// out), while writing it on every message costs more than the rest of the message's
+    /// handling under fan-out.
+    pub attach_sync_every_ms: u64,
+    /// How long changes for a peer wait for its answer to the last changes it was sent before
+    /// they go out anyway (see the graph's `PeerSync`).
+    pub reply_hold_ms: u64,
 }
 
 impl Default for RoomConfig {
@@ -87,6 +108,14 @@ impl Default for RoomConfig {
             max_pending_bytes_per_peer: 8 * 1024 * 1024,
             max_pending_bytes: 16 * 1024 * 1024,
             queue_retry_ms: 1_000,
+            max_waiting_changes: 10_000,
+            // Under the frame limit, so a batch is one frame and never split (each split copies).
+            max_send_bytes: 512 * 1024,
+            // About 1 KB each materialized: the refresh stays near 10 MiB, inside the 64 MiB
+            // the room keeps to.
+            snapshot_max_changes: 8_000,
+            attach_sync_every_ms: 2_000,
+            reply_hold_ms: 1_000,
         }
     }
 }

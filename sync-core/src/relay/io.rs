@@ -20,15 +20,28 @@ pub struct PeerAccess {
     pub plan: PlanLimits,
 }
 
-/// A snapshot as stored: which generation, which log rows it covers, and its bytes.
+/// A snapshot as stored: which generation, which log rows it covers, and its bytes. The
+/// snapshot is a cache for first syncs: the log rows stay the source of truth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSnapshot {
-    /// Generation; increases with every compaction.
+    /// Generation; increases with every refresh.
     pub generation: u64,
-    /// The last log row the snapshot includes; rows up to it are skipped on load.
+    /// The last log row the snapshot includes.
     pub log_through: u64,
     /// A full Automerge save.
     pub bytes: Vec<u8>,
+}
+
+/// One stored log row: change chunks as received, concatenated, and their index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    /// Sequence number.
+    pub seq: u64,
+    /// The change bytes.
+    pub bytes: Vec<u8>,
+    /// The row's index (hash, deps, actor, seq of each change), written with it. `None` for
+    /// rows written before the relay kept an index: those are parsed at load instead.
+    pub index: Option<Vec<u8>>,
 }
 
 /// The room's side of the tenant's quota, stored with its writes so that neither unused budget
@@ -48,10 +61,11 @@ pub struct RoomLedger {
 /// The stored state of a room, as the shell loaded it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredRoom {
-    /// The current snapshot, if a compaction ever ran.
+    /// The current snapshot, if one was ever written.
     pub snapshot: Option<StoredSnapshot>,
-    /// Log rows written after that snapshot (`seq > log_through`), in sequence order.
-    pub log: Vec<(u64, Vec<u8>)>,
+    /// Every log row, in sequence order. (Rooms stored before the change graph trimmed the
+    /// rows their snapshot covered; their first row is then after `log_through`.)
+    pub log: Vec<StoredRow>,
     /// Whether the document was deleted.
     pub deleted: bool,
     /// The ledger stored with the last write (default: nothing granted, not counted).
@@ -62,21 +76,24 @@ pub struct StoredRoom {
 /// [`RoomInput::StorageDone`] with its task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageOp {
-    /// Read the snapshot, the log after it, and the tombstone; answer with [`RoomInput::Loaded`].
+    /// Read the snapshot, the log, and the tombstone; answer with [`RoomInput::Loaded`].
     Load,
-    /// Append one log row (concatenated change chunks), under `max_row_bytes`.
+    /// Append one log row (concatenated change chunks and their index), together under
+    /// `max_row_bytes`.
     AppendLog {
         /// Sequence number of the row; strictly increasing.
         seq: u64,
-        /// The row.
+        /// The change bytes.
         bytes: Vec<u8>,
+        /// The row's index ([`StoredRow::index`]), stored in the same row.
+        index: Vec<u8>,
         /// The room's ledger after this row, written atomically with it.
         ledger: RoomLedger,
     },
     /// Store the room's ledger on its own (unused budget is about to be given back).
     PutLedger(RoomLedger),
     /// Store a snapshot (R2), then record it as current, covering log rows up to `log_through`.
-    /// Only after both succeed is the task done.
+    /// Only after both succeed is the task done. The rows stay: the snapshot is a cache.
     PutSnapshot {
         /// Generation; the object key is derived from it.
         generation: u64,
@@ -84,11 +101,6 @@ pub enum StorageOp {
         bytes: Vec<u8>,
         /// The last log row the snapshot includes.
         log_through: u64,
-    },
-    /// Delete log rows up to and including `through` (they are in the current snapshot).
-    TrimLog {
-        /// Last row to delete.
-        through: u64,
     },
     /// Delete a superseded snapshot.
     DeleteSnapshot {
@@ -200,11 +212,14 @@ pub enum RoomOutput {
         /// Close reason.
         reason: String,
     },
-    /// Store these bytes with the connection (the hibernation attachment).
+    /// Store these bytes with the connection (the hibernation attachment). A connection's
+    /// sync state is attached at most every `attach_sync_every_ms`, so after hibernation it
+    /// may be older than the last message (which is safe: see `RoomConfig`).
     Attach {
         /// The connection.
         conn: ConnId,
-        /// Opaque bytes to hand back in [`RoomInput::Reattached`].
+        /// Opaque bytes to hand back in [`RoomInput::Reattached`]; always UTF-8 (JSON), so a
+        /// shell may keep them as text.
         attachment: Vec<u8>,
     },
     /// Run a storage task.
@@ -238,14 +253,14 @@ pub enum RoomEvent {
         /// Bytes read: the snapshot plus the log.
         bytes: usize,
     },
-    /// A batch of changes is durable and applied.
+    /// A batch of changes is durable (they were forwarded on arrival).
     Persisted {
         /// Chunks in the batch.
         chunks: usize,
         /// Their bytes.
         bytes: u64,
     },
-    /// A snapshot replaced the log.
+    /// A first-sync snapshot was refreshed.
     Compacted {
         /// The new generation.
         generation: u64,
@@ -258,7 +273,9 @@ pub enum RoomEvent {
         /// Which step, and why.
         error: String,
     },
-    /// A storage task failed and will be retried.
+    /// A storage task failed and will be retried; also a stored change that could not be
+    /// used (a log row that does not parse, a change that automerge cannot apply found while
+    /// refreshing the snapshot).
     StorageFailed {
         /// The failure.
         error: String,

@@ -142,10 +142,12 @@ fn change_msg(sender: &str, len: usize, seed: u64) -> (Message, usize, usize) {
     let mut state = sync::State::new();
     // The first message has no changes; pretend the relay answered "I have nothing".
     let _ = doc.sync().generate_sync_message(&mut state);
-    let empty = AutoCommit::new()
+    let mut empty = AutoCommit::new()
         .sync()
         .generate_sync_message(&mut sync::State::new())
         .unwrap();
+    // As the relay answers: without flags, so the change comes as a change, not a document.
+    empty.flags = None;
     doc.sync().receive_sync_message(&mut state, empty).unwrap();
     let message = doc.sync().generate_sync_message(&mut state).unwrap();
     // As sent: automerge may compress the change.

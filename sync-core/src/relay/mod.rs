@@ -30,6 +30,7 @@
 
 mod config;
 pub mod gate;
+mod graph;
 mod io;
 mod metrics;
 mod peer;
@@ -40,9 +41,10 @@ mod room;
 
 pub use config::RoomConfig;
 pub use gate::room_name;
+pub use graph::ChangeError;
 pub use io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
-    StoredSnapshot,
+    StoredRow, StoredSnapshot,
 };
 pub use metrics::{METRICS_PERIOD_MS, MetricsPoint};
 pub use quota::{Ledger, PlanLimits, Plans, PlansError};

@@ -1,9 +1,9 @@
 //! One connection's state inside a room, and its hibernation attachment.
 
-use automerge::sync;
 use serde::{Deserialize, Serialize};
 
 use super::config::RoomConfig;
+use super::graph::PeerSync;
 use super::io::PeerAccess;
 use super::rate::{FrameRates, TokenBucket};
 use crate::protocol::{PeerId, Reassembler};
@@ -28,9 +28,9 @@ pub(crate) struct Peer {
     pub(crate) remote: Option<Remote>,
     /// Set once the peer asked for this document; only then is it sent sync messages.
     pub(crate) syncing: bool,
-    pub(crate) sync: sync::State,
-    /// Change chunks from this peer not yet durable; the peer is not synced to until they are,
-    /// or the room would ask it again for what it already sent.
+    pub(crate) sync: PeerSync,
+    /// Changes from this peer not yet durable (waiting, queued or being written); it is acked
+    /// when this drops to zero.
     pub(crate) unpersisted: usize,
     /// What this connection may still send and has half sent; made at its first frame, from the
     /// room's config and the token's plan. Not in the attachment: after hibernation a
@@ -38,6 +38,9 @@ pub(crate) struct Peer {
     /// with the isolate anyway).
     pub(crate) inbound: Option<Inbound>,
     pub(crate) next_fragment_id: u64,
+    /// When the attachment was last written, and whether the sync state changed since.
+    pub(crate) attached_at: Option<u64>,
+    pub(crate) attach_due: bool,
 }
 
 /// The bounded state of what a connection sends.
@@ -69,7 +72,7 @@ struct Attachment {
     access: PeerAccess,
     remote: Option<Remote>,
     syncing: bool,
-    /// `sync::State::encode()`: the shared heads.
+    /// automerge's `sync::State::encode()`: the shared heads.
     sync: Vec<u8>,
 }
 
@@ -79,10 +82,12 @@ impl Peer {
             access,
             remote: None,
             syncing: false,
-            sync: sync::State::new(),
+            sync: PeerSync::default(),
             unpersisted: 0,
             inbound: None,
             next_fragment_id: 0,
+            attached_at: None,
+            attach_due: false,
         }
     }
 
@@ -114,7 +119,7 @@ impl Peer {
         let mut peer = Self::new(a.access);
         peer.remote = a.remote;
         peer.syncing = a.syncing;
-        peer.sync = sync::State::decode(&a.sync).unwrap_or_default();
+        peer.sync = PeerSync::decode(&a.sync);
         Some(peer)
     }
 }

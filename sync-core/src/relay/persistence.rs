@@ -1,19 +1,37 @@
-//! Bookkeeping for the room's storage: the write pipeline and the compaction schedule.
+//! Bookkeeping for the room's storage: the write pipeline and the snapshot schedule.
 
 use std::collections::BTreeMap;
 
 use super::config::RoomConfig;
+use super::graph::ParsedChange;
 use super::io::{StorageOp, StoredRoom};
 use crate::io::{ConnId, Millis, TaskId};
 
-/// Idle time after which even a small log is compacted, so cold starts stay cheap.
+/// Idle time after which the snapshot is refreshed even for a few new rows, so first syncs
+/// stay cheap.
 const IDLE_COMPACT_MS: u64 = 30_000;
 
-/// A change chunk received from a peer and not yet durable.
-#[derive(Debug, Clone)]
+/// A change in the graph (forwarded) and not yet durable.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct PendingChunk {
     pub(crate) conn: ConnId,
+    /// Its graph index.
+    pub(crate) index: u32,
+    pub(crate) len: usize,
+}
+
+/// A parsed change not yet in the graph: waiting for quota budget or for a dep.
+#[derive(Debug, Clone)]
+pub(crate) struct Incoming {
+    pub(crate) conn: ConnId,
+    pub(crate) change: ParsedChange,
+}
+
+/// The first-sync snapshot: a full save covering the first `covers` changes of the graph.
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotCache {
     pub(crate) bytes: Vec<u8>,
+    pub(crate) covers: u32,
 }
 
 /// The log row being written.
@@ -22,14 +40,18 @@ pub(crate) struct WriteBatch {
     pub(crate) task: TaskId,
     pub(crate) seq: u64,
     pub(crate) chunks: Vec<PendingChunk>,
+    /// The row's change bytes (what the quota counts; the index is the relay's overhead).
+    pub(crate) row_bytes: u64,
 }
 
 /// What the room knows of its stored log and snapshot.
 #[derive(Debug, Default)]
 pub(crate) struct LogState {
     pub(crate) last_seq: u64,
-    /// Rows after the current snapshot: seq -> bytes.
+    /// Every row: seq -> change bytes (the quota counts those; the index is overhead).
     rows: BTreeMap<u64, u64>,
+    /// The last row the current snapshot covers.
+    snapshot_through: u64,
     snapshot_generation: Option<u64>,
     /// Size of the current snapshot.
     snapshot_bytes: u64,
@@ -44,13 +66,14 @@ impl LogState {
         let rows: BTreeMap<u64, u64> = stored
             .log
             .iter()
-            .filter(|(seq, _)| *seq > through)
-            .map(|(seq, b)| (*seq, b.len() as u64))
+            .map(|r| (r.seq, r.bytes.len() as u64))
             .collect();
         Self {
-            // Sequence numbers never go back, even when every row was trimmed.
+            // Sequence numbers never go back, even when (in rooms stored before the change
+            // graph) every row was trimmed.
             last_seq: rows.keys().next_back().copied().unwrap_or(0).max(through),
             rows,
+            snapshot_through: through,
             snapshot_generation: stored.snapshot.as_ref().map(|s| s.generation),
             snapshot_bytes: stored.snapshot.as_ref().map_or(0, |s| s.bytes.len() as u64),
             // The debt outlives the room: it is stored in the ledger with every write.
@@ -69,6 +92,12 @@ impl LogState {
 
     fn bytes(&self) -> u64 {
         self.rows.values().sum()
+    }
+
+    /// Rows and bytes written since the current snapshot.
+    fn since_snapshot(&self) -> (u64, u64) {
+        let newer = self.rows.range(self.snapshot_through + 1..);
+        newer.fold((0, 0), |(n, b), (_, bytes)| (n + 1, b + bytes))
     }
 
     /// What the room holds in storage: the snapshot plus the log rows after it.
@@ -104,14 +133,15 @@ pub(crate) struct Compaction {
 }
 
 impl Compaction {
-    /// Re-plans after a write (or a load): compact soon if the log is big, later if it is not.
+    /// Re-plans after a write: refresh soon if much was written since the snapshot, later if
+    /// little was.
     pub(crate) fn note_write(&mut self, now: Millis, log: &LogState, config: &RoomConfig) {
-        if log.rows.is_empty() {
+        let (rows, bytes) = log.since_snapshot();
+        if rows == 0 {
             self.due_at = None;
             return;
         }
-        let big = log.rows.len() as u64 >= config.compact_after_log_rows
-            || log.bytes() >= config.compact_after_log_bytes;
+        let big = rows >= config.compact_after_log_rows || bytes >= config.compact_after_log_bytes;
         let delay = if big {
             config.compact_delay_ms
         } else {
@@ -120,11 +150,16 @@ impl Compaction {
         self.due_at = Some(now + delay);
     }
 
-    /// Plans after a load: a log that outlived its room is compacted at once. The room was
-    /// evicted or hibernated since the last write, and a wake-up must not push the compaction
-    /// back again, or a room that sleeps between alarms would never compact.
+    /// Plans after a load: rows newer than the snapshot are folded in at once. The room was
+    /// evicted or hibernated since the last write, and a wake-up must not push the refresh
+    /// back again, or a room that sleeps between alarms would never refresh.
     pub(crate) fn note_load(&mut self, now: Millis, log: &LogState) {
-        self.due_at = (!log.rows.is_empty()).then_some(now);
+        self.due_at = (log.since_snapshot().0 > 0).then_some(now);
+    }
+
+    /// The document is over the refresh budget: no refresh until the next write re-plans.
+    pub(crate) fn skip(&mut self) {
+        self.due_at = None;
     }
 
     pub(crate) fn due_at(&self) -> Option<Millis> {
@@ -198,12 +233,11 @@ impl Compaction {
         }
         let previous = log.snapshot_generation.replace(generation);
         log.snapshot_bytes = bytes;
-        log.rows = log.rows.split_off(&(through + 1));
-        let mut ops = vec![StorageOp::TrimLog { through }];
-        if let Some(old) = previous {
-            ops.push(StorageOp::DeleteSnapshot { generation: old });
-        }
-        ops
+        log.snapshot_through = through;
+        previous
+            .map(|old| StorageOp::DeleteSnapshot { generation: old })
+            .into_iter()
+            .collect()
     }
 
     /// Cleanups to retry, and whether a failed snapshot should be attempted again now.
@@ -229,15 +263,16 @@ mod tests {
     fn growth_is_paid_off_before_anything_is_released() {
         let mut log = LogState::default();
         log.appended(1, 100);
-        // A snapshot bigger than the rows it replaced: nothing to give back, 50 owed.
+        // A snapshot added next to the rows: nothing to give back, 250 owed.
         let before = log.stored_bytes();
-        log.snapshot_bytes = 150;
-        log.rows.clear();
+        log.snapshot_bytes = 250;
         assert_eq!(log.release_since(before), 0);
-        // Shrinking by 90 first pays off the 50.
+        // Shrinking by 300 (a smaller snapshot, and a row gone with a delete) first pays off
+        // the 250.
         let before = log.stored_bytes();
-        log.snapshot_bytes = 60;
-        assert_eq!(log.release_since(before), 40);
+        log.snapshot_bytes = 50;
+        log.rows.clear();
+        assert_eq!(log.release_since(before), 50);
         assert_eq!(log.release_since(log.stored_bytes()), 0);
     }
 }

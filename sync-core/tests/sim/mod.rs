@@ -217,7 +217,7 @@ impl Sim {
                 .clients
                 .iter_mut()
                 .all(|c| c.device.in_sync() && c.device.sync.is_in_sync());
-            if all_in_sync && !self.relay.has_unpersisted() {
+            if all_in_sync && !self.relay.has_unpersisted() && !self.relay.has_held_changes() {
                 return;
             }
             // Nothing in flight: let time pass to the next timer.
@@ -253,7 +253,7 @@ impl Sim {
                 c.device.sync.stopped(),
             ));
         }
-        let relay_heads = self.relay.doc_mut().get_heads();
+        let relay_heads = self.relay.heads();
         s.push_str(&format!("relay heads={relay_heads:?}\n"));
         for (i, c) in self.clients.iter_mut().enumerate() {
             let mut page = c.device.sync.page().clone();
@@ -265,10 +265,7 @@ impl Sim {
                 .collect();
             let missing = doc.get_missing_deps(&[]);
             let n = doc.get_changes(&[]).len();
-            let relay_has: Vec<bool> = heads
-                .iter()
-                .map(|h| self.relay.doc_mut().get_change_by_hash(h).is_some())
-                .collect();
+            let relay_has: Vec<bool> = heads.iter().map(|h| self.relay.has_change(h)).collect();
             s.push_str(&format!(
                 "client {i}: changes={n} has_relay_heads={has_relay:?} missing_deps={missing:?} \
                  relay_has_mine={relay_has:?} conn={:?} timer={:?} now={}\n",
@@ -286,7 +283,7 @@ impl Sim {
     /// Asserts convergence and the tree invariants; returns the common JSON.
     pub(crate) fn assert_converged(&mut self) -> String {
         let relay_heads = {
-            let mut h = self.relay.doc_mut().get_heads();
+            let mut h = self.relay.durable_heads();
             h.sort();
             h
         };

@@ -7,12 +7,12 @@ use sync_core::client::{ClientStorageOp, StorageReply};
 use sync_core::testing::{ClientStore, MemoryStore};
 
 use sync_core::io::TaskId;
-use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredSnapshot};
+use sync_core::relay::{RoomLedger, StorageOp, StoredRoom, StoredRow, StoredSnapshot};
 
 /// The relay's Durable Object storage plus R2.
 #[derive(Debug, Default)]
 pub(crate) struct RelayStore {
-    log: BTreeMap<u64, Vec<u8>>,
+    log: BTreeMap<u64, (Vec<u8>, Vec<u8>)>,
     snapshots: BTreeMap<u64, Vec<u8>>,
     current: Option<(u64, u64)>,
     deleted: bool,
@@ -36,9 +36,17 @@ impl RelayStore {
         };
         match op {
             StorageOp::Load => {}
-            StorageOp::AppendLog { seq, bytes, ledger } => {
-                assert!(bytes.len() < 2_000_000, "rows stay under 2 MB");
-                self.log.insert(seq, bytes);
+            StorageOp::AppendLog {
+                seq,
+                bytes,
+                index,
+                ledger,
+            } => {
+                assert!(
+                    bytes.len() + index.len() < 2_000_000,
+                    "rows stay under 2 MB"
+                );
+                self.log.insert(seq, (bytes, index));
                 self.ledger = ledger;
             }
             StorageOp::PutLedger(ledger) => self.ledger = ledger,
@@ -50,7 +58,6 @@ impl RelayStore {
                 self.snapshots.insert(generation, bytes);
                 self.current = Some((generation, log_through));
             }
-            StorageOp::TrimLog { through } => self.log.retain(|s, _| *s > through),
             StorageOp::DeleteSnapshot { generation } => {
                 assert_ne!(
                     self.current.map(|c| c.0),
@@ -80,14 +87,16 @@ impl RelayStore {
                 log_through,
                 bytes: self.snapshots[&generation].clone(),
             });
-        let through = self.current.map_or(0, |c| c.1);
         StoredRoom {
             snapshot,
             log: self
                 .log
                 .iter()
-                .filter(|(s, _)| **s > through)
-                .map(|(s, b)| (*s, b.clone()))
+                .map(|(s, (b, i))| StoredRow {
+                    seq: *s,
+                    bytes: b.clone(),
+                    index: Some(i.clone()),
+                })
                 .collect(),
             deleted: self.deleted,
             ledger: self.ledger,

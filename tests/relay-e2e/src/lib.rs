@@ -5,6 +5,7 @@
 //! Owns no sync logic: the client session decides everything; this crate only carries frames.
 
 mod client;
+pub mod paper;
 mod raw;
 mod refusal;
 mod relay;

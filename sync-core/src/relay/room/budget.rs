@@ -8,8 +8,8 @@ use super::*;
 
 impl RelayRoom {
     /// Adopts the ledger a previous incarnation stored, and gives back what it left unused.
-    pub(super) fn adopt_ledger(&mut self, stored: &StoredRoom) {
-        self.counted = stored.ledger.counted || stored.snapshot.is_some() || !stored.log.is_empty();
+    pub(super) fn adopt_ledger(&mut self, stored: &StoredRoom, holds_data: bool) {
+        self.counted = stored.ledger.counted || holds_data;
         self.budget = stored.ledger.budget;
         self.release_unused_budget();
     }

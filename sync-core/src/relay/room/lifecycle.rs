@@ -3,7 +3,7 @@
 use super::*;
 
 impl RelayRoom {
-    pub(super) fn on_loaded(&mut self, now: Millis, stored: StoredRoom) {
+    pub(super) fn on_loaded(&mut self, now: Millis, mut stored: StoredRoom) {
         if !matches!(self.phase, Phase::Loading(_)) {
             return;
         }
@@ -14,21 +14,21 @@ impl RelayRoom {
             }
             return;
         }
-        let Some(doc) = self.rebuild(&stored) else {
-            // Serving without the snapshot would let compaction overwrite it with less: refuse
+        let log = LogState::from_stored(&stored);
+        let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
+            + stored.log.iter().map(|r| r.bytes.len()).sum::<usize>();
+        if !self.restore(&mut stored) {
+            // Serving without the snapshot would let a refresh overwrite it with less: refuse
             // everyone instead, and keep the stored data for an operator to look at.
             self.phase = Phase::Damaged;
             for conn in self.peers.keys().copied().collect::<Vec<_>>() {
                 self.close_damaged(conn);
             }
             return;
-        };
-        self.log = LogState::from_stored(&stored);
-        self.doc = doc;
+        }
+        self.log = log;
         self.phase = Phase::Ready;
-        self.adopt_ledger(&stored);
-        let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
-            + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>();
+        self.adopt_ledger(&stored, bytes > 0);
         self.out
             .push(RoomOutput::Event(RoomEvent::Loaded { bytes }));
         for (conn, bytes) in std::mem::take(&mut self.early_frames) {
@@ -37,37 +37,6 @@ impl RelayRoom {
         if self.writing.is_none() && self.pending.is_empty() {
             self.compaction.note_load(now, &self.log);
         }
-    }
-
-    /// The document from a snapshot plus the log. The log is loaded with one incremental load;
-    /// only if that fails are rows loaded one by one, so one bad row cannot hide later ones.
-    /// `None` if the snapshot itself does not load.
-    pub(super) fn rebuild(&mut self, stored: &StoredRoom) -> Option<AutoCommit> {
-        let base = match &stored.snapshot {
-            Some(snap) => AutoCommit::load(&snap.bytes).ok()?,
-            None => AutoCommit::new(),
-        };
-        let log_bytes: Vec<u8> = stored
-            .log
-            .iter()
-            .flat_map(|(_, b)| b.iter().copied())
-            .collect();
-        if log_bytes.is_empty() {
-            return Some(base);
-        }
-        let mut doc = base.clone();
-        if doc.load_incremental(&log_bytes).is_ok() {
-            return Some(doc);
-        }
-        let mut doc = base;
-        for (seq, row) in &stored.log {
-            if let Err(e) = doc.load_incremental(row) {
-                self.out.push(RoomOutput::Event(RoomEvent::StorageFailed {
-                    error: format!("log row {seq} does not load and was skipped: {e}"),
-                }));
-            }
-        }
-        Some(doc)
     }
 
     pub(super) fn close_damaged(&mut self, conn: ConnId) {
@@ -127,12 +96,14 @@ impl RelayRoom {
 
     pub(super) fn on_timer(&mut self, now: Millis) {
         self.timer = None;
+        self.sync_held(now);
         if self.retry_at.is_some_and(|t| t <= now) {
             self.retry_at = None;
             if let Phase::Loading(_) = self.phase {
                 let task = self.storage(StorageOp::Load);
                 self.phase = Phase::Loading(task);
             } else {
+                self.admit_and_forward();
                 self.pump(now);
                 for op in self.compaction.retry_ops() {
                     self.cleanup(op);
@@ -149,17 +120,7 @@ impl RelayRoom {
             self.refuse(conn, ErrorCode::TokenExpired, "the token has expired");
         }
         if self.phase == Phase::Ready && self.compaction.due(now) && self.writing.is_none() {
-            let generation = self.compaction.next_generation(&self.log);
-            let bytes = self.doc.save();
-            let size = bytes.len() as u64;
-            let op = StorageOp::PutSnapshot {
-                generation,
-                bytes,
-                log_through: self.log.last_seq,
-            };
-            let task = self.storage(op);
-            self.compaction
-                .started(task, generation, self.log.last_seq, size);
+            self.refresh_snapshot();
         }
     }
 
@@ -173,9 +134,12 @@ impl RelayRoom {
         // Everything charged to the tenant goes back: what is stored, the row being written,
         // and the unused budget.
         if self.phase == Phase::Ready {
-            let writing = self.writing.as_ref().map_or(0, |w| {
-                w.chunks.iter().map(|c| c.bytes.len() as u64).sum::<u64>()
-            });
+            // Admitted changes were paid for at admission, written or not.
+            let writing = self
+                .writing
+                .as_ref()
+                .map_or(0, |w| w.chunks.iter().map(|c| c.len as u64).sum::<u64>())
+                + self.pending.iter().map(|c| c.len as u64).sum::<u64>();
             // Budget already on its way back goes back now; its ledger write no longer matters.
             let releasing = self.releasing.take().map_or(0, |(_, bytes)| bytes);
             let charged = (self.log.stored_bytes() + writing + self.budget + releasing)
@@ -189,6 +153,12 @@ impl RelayRoom {
         }
         self.phase = Phase::Deleted;
         self.pending.clear();
+        self.incoming.clear();
+        self.incoming_hashes.clear();
+        self.waiting.clear();
+        self.queued.clear();
+        self.graph = ChangeGraph::default();
+        self.snapshot = None;
         // Tracked like a cleanup, so a failure (an R2 delete, say) is retried until it holds.
         self.cleanup(StorageOp::PutTombstone);
         for conn in self.peers.keys().copied().collect::<Vec<_>>() {

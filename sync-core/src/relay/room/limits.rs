@@ -135,10 +135,13 @@ impl RelayRoom {
     /// `conn` if not. Sync messages without changes never queue, so they are never refused here.
     pub(super) fn admit_changes(&mut self, conn: ConnId, len: usize) -> bool {
         let (mut mine, mut all) = (0usize, 0usize);
-        for chunk in &self.pending {
-            all += chunk.bytes.len();
-            if chunk.conn == conn {
-                mine += chunk.bytes.len();
+        let queued = self.pending.iter().map(|c| (c.conn, c.len));
+        let parsed = self.incoming.iter().chain(&self.waiting);
+        let parsed = parsed.map(|q| (q.conn, q.change.bytes.len()));
+        for (c, len) in queued.chain(parsed) {
+            all += len;
+            if c == conn {
+                mine += len;
             }
         }
         // An empty queue always admits one message: a single change up to the change limit

@@ -1,17 +1,18 @@
 //! `RelayRoom`: the relay's state machine for one document.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use automerge::sync::{self, SyncDoc};
-use automerge::{AutoCommit, ChangeHash};
+use automerge::ChangeHash;
+use automerge::sync;
 
 use super::config::RoomConfig;
+use super::graph::{ChangeGraph, Outgoing, ParsedChange};
 use super::io::{
     PeerAccess, QuotaRefusal, RoomEvent, RoomInput, RoomLedger, RoomOutput, StorageOp, StoredRoom,
 };
 use super::metrics::Metrics;
 use super::peer::{Peer, Remote};
-use super::persistence::{Compaction, LogState, PendingChunk, WriteBatch};
+use super::persistence::{Compaction, Incoming, LogState, PendingChunk, SnapshotCache, WriteBatch};
 use super::rate::FrameRates;
 use crate::framing::frames_for;
 use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
@@ -25,21 +26,38 @@ mod lifecycle;
 mod limits;
 mod observe;
 mod outbox;
+mod restore;
+mod snapshot;
 
 /// The relay's state machine for one document: peers, their sync states, authorization,
-/// persistence (persist before ack, compaction) and quota accounting. It does no IO: feed it
+/// persistence (persist before ack, snapshots) and quota accounting. It does no IO: feed it
 /// [`RoomInput`]s with the current time and carry out the [`RoomOutput`]s it returns, in order.
 #[derive(Debug)]
 pub struct RelayRoom {
     config: RoomConfig,
     doc_id: DocumentId,
     phase: Phase,
-    doc: AutoCommit,
+    /// Every admitted change; never a materialized document.
+    graph: ChangeGraph,
+    /// How many changes (a prefix of the graph) are durable, and that prefix's heads.
+    durable: u32,
+    durable_heads: BTreeSet<u32>,
+    /// The first-sync snapshot, if there is one, and the one being stored.
+    snapshot: Option<SnapshotCache>,
+    refreshing: Option<SnapshotCache>,
     peers: BTreeMap<ConnId, Peer>,
     /// Frames that arrived before the document was loaded, replayed once it is.
     early_frames: Vec<(ConnId, Vec<u8>)>,
-    /// Chunks received but not yet durable, oldest first.
-    pending: Vec<PendingChunk>,
+    /// Changes whose deps are all known or ahead of them here, waiting for quota budget.
+    incoming: VecDeque<Incoming>,
+    /// Changes with a dep the room has not seen yet (bounded by `max_waiting_changes`).
+    waiting: Vec<Incoming>,
+    /// Hashes in `incoming`, and in `incoming` or `waiting`: lookups stay logarithmic however
+    /// many changes one message brings.
+    incoming_hashes: BTreeSet<ChangeHash>,
+    queued: BTreeSet<ChangeHash>,
+    /// Admitted (in the graph, forwarded) but not yet durable, oldest first.
+    pending: VecDeque<PendingChunk>,
     writing: Option<WriteBatch>,
     log: LogState,
     compaction: Compaction,
@@ -58,6 +76,8 @@ pub struct RelayRoom {
     retry_at: Option<Millis>,
     retry_delay: u64,
     timer: Option<Millis>,
+    /// The time of the input being handled.
+    now: Millis,
     out: Vec<RoomOutput>,
     /// The tenant's rates over all connections of the room; made at the first frame.
     tenant_rates: Option<FrameRates>,
@@ -81,10 +101,18 @@ impl RelayRoom {
             config,
             doc_id,
             phase: Phase::Ready,
-            doc: AutoCommit::new(),
+            graph: ChangeGraph::default(),
+            durable: 0,
+            durable_heads: BTreeSet::new(),
+            snapshot: None,
+            refreshing: None,
             peers: BTreeMap::new(),
             early_frames: Vec::new(),
-            pending: Vec::new(),
+            incoming: VecDeque::new(),
+            waiting: Vec::new(),
+            incoming_hashes: BTreeSet::new(),
+            queued: BTreeSet::new(),
+            pending: VecDeque::new(),
             writing: None,
             log: LogState::default(),
             compaction: Compaction::default(),
@@ -97,6 +125,7 @@ impl RelayRoom {
             retry_at: None,
             retry_delay: 0,
             timer: None,
+            now: 0,
             out: Vec::new(),
             tenant_rates: None,
             metrics: Metrics::default(),
@@ -112,17 +141,50 @@ impl RelayRoom {
         self.doc_id
     }
 
-    /// The materialized document (for the snapshot endpoint and tests).
-    pub fn doc_mut(&mut self) -> &mut AutoCommit {
-        &mut self.doc
+    /// The heads of every change the room holds (durable or not), sorted.
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.graph.heads()
     }
 
-    /// The snapshot endpoint's ETag: a digest of the document's heads, so it changes exactly
-    /// when the document does, and stays the same across restarts and builds.
-    pub fn snapshot_etag(&mut self) -> String {
+    /// The heads of the durable changes, sorted: what an `ack` reports.
+    pub fn durable_heads(&self) -> Vec<ChangeHash> {
+        let mut heads: Vec<ChangeHash> = self
+            .durable_heads
+            .iter()
+            .map(|i| self.graph.hash(*i))
+            .collect();
+        heads.sort();
+        heads
+    }
+
+    /// Whether the room holds this change.
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.graph.contains(hash)
+    }
+
+    /// How many changes the room holds.
+    pub fn change_count(&self) -> usize {
+        self.graph.len()
+    }
+
+    /// The durable document as bytes `Automerge::load` reads: the snapshot plus the changes
+    /// after it, or all changes when there is no snapshot. Built from stored bytes; nothing is
+    /// materialized.
+    pub fn document(&self) -> Vec<u8> {
+        let (mut out, from) = match &self.snapshot {
+            Some(s) => (s.bytes.clone(), s.covers),
+            None => (Vec::new(), 0),
+        };
+        out.extend(self.graph.concat(from..self.durable));
+        out
+    }
+
+    /// The snapshot endpoint's ETag: a digest of the durable heads, so it changes exactly
+    /// when the served document does, and stays the same across restarts and builds.
+    pub fn snapshot_etag(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut digest = Sha256::new();
-        for head in heads_to_hex(&self.doc.get_heads()) {
+        for head in heads_to_hex(&self.durable_heads()) {
             digest.update(head.as_bytes());
         }
         format!("\"{}\"", hex::encode(&digest.finalize()[..8]))
@@ -157,16 +219,31 @@ impl RelayRoom {
 
     /// The room's side of the tenant's quota, as it would be stored now.
     pub fn ledger(&self) -> RoomLedger {
+        // Admitted changes not yet in a row were paid for and are not stored: a new incarnation
+        // gives their bytes back (the room that admitted them is gone, and so are they).
+        let admitted: u64 = self.pending.iter().map(|c| c.len as u64).sum();
         RoomLedger {
-            budget: self.budget,
+            budget: self.budget + admitted,
             unpaid: self.log.unpaid(),
             counted: self.counted,
         }
     }
 
+    /// Whether changes wait for a peer's answer (see `RoomConfig::reply_hold_ms`): they go
+    /// out with the answer, or on the room's timer.
+    pub fn has_held_changes(&self) -> bool {
+        let hold = self.config.reply_hold_ms;
+        self.peers
+            .values()
+            .any(|p| p.sync.hold_expires(hold).is_some())
+    }
+
     /// Whether any received change is not yet durable.
     pub fn has_unpersisted(&self) -> bool {
-        !self.pending.is_empty() || self.writing.is_some()
+        !self.pending.is_empty()
+            || self.writing.is_some()
+            || !self.incoming.is_empty()
+            || !self.waiting.is_empty()
     }
 
     /// Connections currently open.
@@ -176,6 +253,7 @@ impl RelayRoom {
 
     /// Handles one input at time `now` and returns what to do, in order.
     pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
+        self.now = now;
         self.expire_partials(now);
         let frame_in = match &input {
             RoomInput::Frame { bytes, .. } => Some(bytes.len()),
@@ -202,12 +280,13 @@ impl RelayRoom {
             RoomInput::Delete => self.on_delete(),
         }
         self.observe(now, frame_in, connected);
+        self.flush_attachments(now);
         self.schedule_timer(now);
         std::mem::take(&mut self.out)
     }
 
-    fn is_empty_doc(&mut self) -> bool {
-        self.doc.get_heads().is_empty() && self.pending.is_empty() && self.writing.is_none()
+    fn is_empty_doc(&self) -> bool {
+        self.graph.is_empty() && self.incoming.is_empty() && self.waiting.is_empty()
     }
 
     fn cleanup(&mut self, op: StorageOp) {
@@ -236,6 +315,10 @@ impl RelayRoom {
             self.compaction.due_at(),
             self.partials_due(),
             self.metrics.due_at(self.config.metrics_period_ms),
+            self.peers
+                .values()
+                .filter_map(|p| p.sync.hold_expires(self.config.reply_hold_ms))
+                .min(),
         ]
         .into_iter()
         .flatten()

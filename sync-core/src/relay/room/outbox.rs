@@ -10,35 +10,131 @@ impl RelayRoom {
         }
     }
 
-    /// Sends this peer whatever sync messages automerge wants to send it now.
+    /// Sends this peer what the sync protocol says it should get now, answered from the
+    /// graph: the rest of a big answer first (one batch per round trip), else a new message.
     pub(super) fn sync_peer(&mut self, conn: ConnId) {
-        let Some(peer) = self.peers.get_mut(&conn) else {
+        let Some(peer) = self.peers.get(&conn) else {
             return;
         };
-        if !peer.syncing || peer.unpersisted > 0 {
+        if !peer.syncing {
             return;
         }
         let Some(remote) = peer.remote.as_ref().map(Remote::peer_id) else {
             return;
         };
-        let mut messages = Vec::new();
-        while let Some(m) = self.doc.sync().generate_sync_message(&mut peer.sync) {
-            messages.push(m);
+        let need = self.missing_for(peer.sync.their_heads());
+        let max = self.config.max_send_bytes;
+        let hold_ms = self.config.reply_hold_ms;
+        let has_snapshot = self.snapshot.is_some();
+        let peer = self.peers.get_mut(&conn).expect("checked");
+        let message = if peer.sync.has_backlog() {
+            let changes = peer.sync.take_backlog(&self.graph, max);
+            self.message_of(Outgoing {
+                heads: self.graph.heads(),
+                need: Vec::new(),
+                have: Vec::new(),
+                changes,
+                snapshot: false,
+            })
+        } else {
+            match peer
+                .sync
+                .generate(&self.graph, need, has_snapshot, self.now, hold_ms)
+            {
+                Some(mut out) => {
+                    let rest = self.split_batch(&mut out.changes, max);
+                    let peer = self.peers.get_mut(&conn).expect("checked");
+                    peer.sync.defer(rest);
+                    self.message_of(out)
+                }
+                None => return,
+            }
+        };
+        let msg = Message::Sync {
+            document_id: self.doc_id,
+            sender_id: self.config.relay_peer_id.clone(),
+            target_id: remote,
+            data: message.encode(),
+        };
+        self.send(conn, msg);
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.attach_due = true;
         }
-        for m in messages {
-            let msg = Message::Sync {
-                document_id: self.doc_id,
-                sender_id: self.config.relay_peer_id.clone(),
-                target_id: remote.clone(),
-                data: m.encode(),
-            };
-            self.send(conn, msg);
+    }
+
+    /// Keeps the first changes up to `max` bytes in `changes`; returns the rest.
+    fn split_batch(&self, changes: &mut Vec<u32>, max: usize) -> Vec<u32> {
+        let mut bytes = 0;
+        let keep = changes
+            .iter()
+            .position(|i| {
+                bytes += self.graph.bytes(*i).len();
+                bytes > max
+            })
+            .map_or(changes.len(), |at| at.max(1));
+        changes.split_off(keep)
+    }
+
+    /// The automerge sync message for `out`, with the change bytes from the graph. With the
+    /// snapshot, the changes after it follow it in the one version-2 chunk.
+    fn message_of(&self, out: Outgoing) -> sync::Message {
+        let (changes, version) = if out.snapshot {
+            let snap = self
+                .snapshot
+                .as_ref()
+                .expect("offered only with a snapshot");
+            let mut chunk = snap.bytes.clone();
+            chunk.extend(self.graph.concat(snap.covers..self.graph.len() as u32));
+            (sync::ChunkList::from(chunk), sync::MessageVersion::V2)
+        } else {
+            let chunks: Vec<Vec<u8>> = out
+                .changes
+                .iter()
+                .map(|i| self.graph.bytes(*i).to_vec())
+                .collect();
+            (sync::ChunkList::from(chunks), sync::MessageVersion::V1)
+        };
+        sync::Message {
+            heads: out.heads,
+            need: out.need,
+            have: out.have,
+            changes,
+            flags: None,
+            version,
         }
-        self.attach(conn);
+    }
+
+    /// What the room lacks to reach `heads`: heads it has not seen, or for one waiting on its
+    /// deps, those deps (automerge's `missing_deps_from`).
+    fn missing_for(&self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        if heads.iter().all(|h| self.graph.contains(h)) {
+            return Vec::new();
+        }
+        let queued: BTreeMap<ChangeHash, &[ChangeHash]> = self
+            .waiting
+            .iter()
+            .chain(&self.incoming)
+            .map(|w| (w.change.hash, w.change.deps.as_slice()))
+            .collect();
+        let mut missing = BTreeSet::new();
+        let mut todo: Vec<ChangeHash> = heads.to_vec();
+        let mut seen = BTreeSet::new();
+        while let Some(h) = todo.pop() {
+            if !seen.insert(h) || self.graph.contains(&h) {
+                continue;
+            }
+            match queued.get(&h) {
+                Some(deps) => todo.extend(deps.iter().copied()),
+                None => {
+                    missing.insert(h);
+                }
+            }
+        }
+        missing.into_iter().collect()
     }
 
     pub(super) fn ack(&mut self, conn: ConnId) {
-        let heads: Vec<ChangeHash> = self.doc.get_heads();
+        let heads = self.durable_heads();
         let target = self.remote_id(conn);
         let msg = Message::Ack {
             sender_id: self.config.relay_peer_id.clone(),
@@ -63,11 +159,44 @@ impl RelayRoom {
     }
 
     pub(super) fn attach(&mut self, conn: ConnId) {
-        if let Some(peer) = self.peers.get(&conn) {
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            peer.attach_due = false;
             self.out.push(RoomOutput::Attach {
                 conn,
                 attachment: peer.attachment(),
             });
+        }
+    }
+
+    /// Sends what was held for peers that have not answered in `reply_hold_ms`.
+    pub(super) fn sync_held(&mut self, now: Millis) {
+        let hold = self.config.reply_hold_ms;
+        let due: Vec<ConnId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.sync.hold_expires(hold).is_some_and(|t| t <= now))
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in due {
+            self.sync_peer(conn);
+        }
+    }
+
+    /// Writes the sync states that changed, each at most once per `attach_sync_every_ms`
+    /// (see [`RoomConfig::attach_sync_every_ms`]).
+    pub(super) fn flush_attachments(&mut self, now: Millis) {
+        let every = self.config.attach_sync_every_ms;
+        let due: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| p.attach_due && p.attached_at.is_none_or(|t| now >= t + every))
+            .map(|(conn, p)| {
+                p.attached_at = Some(now);
+                *conn
+            })
+            .collect();
+        for conn in due {
+            self.attach(conn);
         }
     }
 

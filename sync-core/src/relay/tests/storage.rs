@@ -1,9 +1,10 @@
-//! What the room stores and gives back: compaction, deletes, damaged snapshots and cold starts.
+//! What the room stores and gives back: snapshot refreshes, deletes, damaged snapshots and cold
+//! starts.
 
 use super::*;
 
 #[test]
-fn compaction_snapshots_then_trims() {
+fn a_snapshot_refresh_keeps_every_row() {
     let config = RoomConfig {
         compact_after_log_rows: 1,
         compact_delay_ms: 10,
@@ -39,13 +40,18 @@ fn compaction_snapshots_then_trims() {
             outcome: Ok(()),
         },
     );
-    // (Idle after compacting, the room also stores its ledger to give unused budget back.)
+    // The rows stay the source of truth: nothing is trimmed or deleted. (Idle after the
+    // refresh, the room stores its ledger to give unused budget back.)
     let ops: Vec<StorageOp> = storage_tasks(&outs)
         .into_iter()
         .map(|(_, op)| op)
         .filter(|op| !matches!(op, StorageOp::PutLedger(_)))
         .collect();
-    assert_eq!(ops, vec![StorageOp::TrimLog { through: 1 }]);
+    assert_eq!(ops, vec![]);
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        RoomOutput::Event(RoomEvent::Compacted { generation: 1, .. })
+    )));
 }
 
 /// A stored room with `n` separate one-key changes, one log row each.
@@ -55,7 +61,11 @@ pub(super) fn stored_log(n: u64) -> StoredRoom {
         .map(|seq| {
             doc.put(ROOT, "k", seq).unwrap();
             doc.commit();
-            (seq, doc.save_incremental())
+            StoredRow {
+                seq,
+                bytes: doc.save_incremental(),
+                index: None,
+            }
         })
         .collect();
     StoredRoom {
@@ -76,7 +86,7 @@ pub(super) fn releases(outs: &[RoomOutput]) -> Vec<(u64, bool)> {
 }
 
 #[test]
-fn compaction_gives_back_the_bytes_it_frees() {
+fn a_refreshed_snapshot_replaces_the_previous_one_and_frees_only_it() {
     let config = RoomConfig {
         compact_after_log_rows: 1,
         compact_delay_ms: 10,
@@ -84,23 +94,46 @@ fn compaction_gives_back_the_bytes_it_frees() {
     };
     let (mut room, _) = RelayRoom::new(config, DOC);
     let stored = stored_log(50);
-    let log_bytes: u64 = stored.log.iter().map(|(_, b)| b.len() as u64).sum();
     room.handle(NOW, RoomInput::Loaded(stored));
     let snapshot = |outs: &[RoomOutput]| match storage_tasks(outs).pop() {
-        Some((task, StorageOp::PutSnapshot { bytes, .. })) => (task, bytes.len() as u64),
+        Some((
+            task,
+            StorageOp::PutSnapshot {
+                bytes, generation, ..
+            },
+        )) => (task, generation, bytes.len() as u64),
         other => panic!("expected a snapshot, got {other:?}"),
     };
-    // A failed snapshot frees nothing.
-    let (task, _) = snapshot(&room.handle(NOW + 10, RoomInput::Timer));
     let done = |task, outcome| RoomInput::StorageDone { task, outcome };
+    // A failed snapshot changes nothing.
+    let (task, _, _) = snapshot(&room.handle(NOW + 10, RoomInput::Timer));
     let outs = room.handle(NOW + 11, done(task, Err("r2 down".into())));
     assert_eq!(releases(&outs), vec![]);
-    // The retry succeeds: the log rows are gone, the smaller snapshot stays.
+    // The retry succeeds: a snapshot is added, never charged to the tenant (it is a cache).
     let at = NOW + RoomConfig::default().max_retry_ms;
-    let (task, size) = snapshot(&room.handle(at, RoomInput::Timer));
-    assert!(size < log_bytes, "snapshot {size} >= log {log_bytes}");
+    let (task, generation, _) = snapshot(&room.handle(at, RoomInput::Timer));
+    assert_eq!(generation, 1);
     let outs = room.handle(at, done(task, Ok(())));
-    assert_eq!(releases(&outs), vec![(log_bytes - size, false)]);
+    assert_eq!(releases(&outs), vec![]);
+    assert!(!room.document().is_empty());
+    // Once more rows arrive, the next refresh replaces it and deletes the first one.
+    join(&mut room, ConnId(1), true);
+    let (_, outs) = push_change(&mut room, ConnId(1));
+    let outs = [outs.clone(), grant_quota(&mut room, &outs)].concat();
+    for (task, op) in storage_tasks(&outs) {
+        if matches!(op, StorageOp::AppendLog { .. }) {
+            room.handle(at, done(task, Ok(())));
+        }
+    }
+    let later = at + 60_000;
+    let (task, generation, _) = snapshot(&room.handle(later, RoomInput::Timer));
+    assert_eq!(generation, 2);
+    let outs = room.handle(later, done(task, Ok(())));
+    assert!(
+        storage_tasks(&outs)
+            .iter()
+            .any(|(_, op)| *op == StorageOp::DeleteSnapshot { generation: 1 })
+    );
 }
 
 #[test]
@@ -129,7 +162,7 @@ fn deleting_gives_back_everything_stored_and_granted() {
     let mut stored = stored_log(3);
     let snapshot = AutoCommit::new().save();
     let stored_bytes =
-        (snapshot.len() + stored.log.iter().map(|(_, b)| b.len()).sum::<usize>()) as u64;
+        (snapshot.len() + stored.log.iter().map(|r| r.bytes.len()).sum::<usize>()) as u64;
     stored.snapshot = Some(StoredSnapshot {
         generation: 1,
         log_through: 0,
@@ -214,7 +247,7 @@ fn a_damaged_snapshot_is_never_served_or_overwritten() {
 }
 
 #[test]
-fn a_cold_start_loads_the_snapshot_plus_the_log() {
+fn a_cold_start_of_a_room_stored_before_the_graph_reads_its_trimmed_snapshot() {
     let mut doc = AutoCommit::new();
     doc.put(ROOT, "a", 1).unwrap();
     doc.commit();
@@ -230,12 +263,16 @@ fn a_cold_start_loads_the_snapshot_plus_the_log() {
             log_through: 7,
             bytes: snapshot,
         }),
-        log: vec![(8, row)],
+        log: vec![StoredRow {
+            seq: 8,
+            bytes: row,
+            index: None,
+        }],
         ..StoredRoom::default()
     };
     room.handle(NOW, RoomInput::Loaded(stored));
     assert!(room.is_ready());
-    assert_eq!(room.doc_mut().get_heads(), doc.get_heads());
+    assert_eq!(room.heads(), doc.get_heads());
     // New rows continue after the highest sequence number ever used.
     join(&mut room, ConnId(1), true);
     let (_, outs) = push_change(&mut room, ConnId(1));
