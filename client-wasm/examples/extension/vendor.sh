@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Copies what the extension loads from elsewhere in the repository into vendor/ (an unpacked
-# extension can only load files under its own directory): the package's web build
-# (client-wasm/pkg/web, from `make wasm-pkg`) and the editor of the web demo.
+# Makes the extension loadable unpacked: an unpacked extension can only load files under its
+# own directory, so this copies in what it takes from elsewhere in the repository, the
+# package's web build (client-wasm/pkg/web, from `make wasm-pkg`) and the web demo's editor.
+#
+#   vendor.sh           into vendor/ here (git-ignored); load this directory
+#   vendor.sh OUTDIR    the whole extension into OUTDIR (the tests load that copy)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PKG="$HERE/../../pkg/web"
@@ -9,8 +12,13 @@ if [ ! -f "$PKG/tessera_bg.wasm" ]; then
     echo "vendor.sh: no $PKG/tessera_bg.wasm: run \`make wasm-pkg\` first" >&2
     exit 1
 fi
-rm -rf "$HERE/vendor"
-mkdir -p "$HERE/vendor/tessera" "$HERE/vendor/editor"
-cp "$PKG/tessera.js" "$PKG/tessera.d.ts" "$PKG/tessera_bg.wasm" "$HERE/vendor/tessera/"
-cp "$HERE/../web/editor/"*.js "$HERE/../web/editor/"*.css "$HERE/vendor/editor/"
-echo "vendor.sh: the extension is ready to load unpacked from $HERE" >&2
+OUT="${1:-$HERE}"
+if [ "$OUT" != "$HERE" ]; then
+    mkdir -p "$OUT"
+    cp "$HERE"/*.json "$HERE"/*.html "$HERE"/*.js "$HERE"/*.css "$OUT/"
+fi
+rm -rf "$OUT/vendor"
+mkdir -p "$OUT/vendor/tessera" "$OUT/vendor/editor"
+cp "$PKG/tessera.js" "$PKG/tessera.d.ts" "$PKG/tessera_bg.wasm" "$OUT/vendor/tessera/"
+cp "$HERE/../web/editor/"*.js "$HERE/../web/editor/"*.css "$OUT/vendor/editor/"
+echo "vendor.sh: the extension is ready to load unpacked from $OUT" >&2

@@ -1,0 +1,30 @@
+# The browser apps on the client-wasm package; included by the top-level Makefile.
+#   make demo-web        the relay in workerd and the page editor (client-wasm/examples/web) on
+#                        http://127.0.0.1:8080; prints a link with a token minted for the page
+#   make extension       the package, copied into the MV3 sample (client-wasm/examples/extension/
+#                        vendor/) so that it loads unpacked
+#   make test-web        the editor and the extension in headless Debian Chromium against the
+#                        relay in workerd, with the CLI as a third device
+#   make web-screenshot  retake the README's picture of the editor (docs/web-editor.png)
+
+.PHONY: demo-web extension test-web web-screenshot
+
+demo-web: wasm-setup
+	scripts/demo-web.sh
+
+extension: wasm-pkg
+	client-wasm/examples/extension/vendor.sh
+
+# The suites use the package's dev build, the one test-wasm makes (nothing is rebuilt when it
+# ran first); they load a copy of the extension made in a temporary directory.
+test-web: relay-build wasm-setup
+	WASM_DEV=1 client-wasm/build-pkg.sh
+	cargo build -p tessera-cli --bin tessera
+	node --experimental-websocket --test --test-concurrency=1 client-wasm/tests/apps/
+
+web-screenshot: relay-build wasm-setup
+	WASM_DEV=1 client-wasm/build-pkg.sh
+	cargo build -p tessera-cli --bin tessera
+	mkdir -p docs
+	WEB_SCREENSHOT=$(CURDIR)/docs/web-editor.png node --test --test-name-pattern="two tabs" \
+		client-wasm/tests/apps/web_editor.test.mjs
