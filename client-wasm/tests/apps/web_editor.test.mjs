@@ -53,17 +53,25 @@ const shown = (p) => p.evaluate(() => ({
 test("two tabs edit one page, one offline, converge, and match the CLI's show --json", async () => {
   const tessera = cli(tmp.dir);
   const url = tessera("new", "--title", "Trip").trim();
-  const shared = tessera("add", url, "--kind", "paragraph", "--text", "pack the bags").trim();
-  tessera("add", url, "--kind", "heading", "--level", "2", "--text", "Day one");
-  tessera("add", url, "--kind", "todo", "--text", "book a hotel");
-  tessera("add", url, "--kind", "bulleted", "--text", "drop this line");
+  const add = (...args) => tessera("add", url, ...args).trim();
+  const shared = add("--kind", "paragraph", "--text", "pack the bags");
+  const times = add("--kind", "paragraph", "--text", "Train times: see the timetable");
+  tessera("mark", url, times, "21", "30", "link=https://example.com/timetable");
+  const day = add("--kind", "heading", "--level", "2", "--text", "Day one");
+  add("--kind", "todo", "--checked", "--text", "buy tickets", "--parent", day);
+  add("--kind", "todo", "--text", "book a hotel");
+  add("--kind", "bulleted", "--text", "passport");
+  add("--kind", "bulleted", "--text", "charger");
+  add("--kind", "bulleted", "--text", "drop this line");
+  const quote = add("--kind", "quote", "--text", "The journey is the reward.");
+  tessera("mark", url, quote, "0", "26", "italic");
   const tok = token({ docs: [url.slice("automerge:".length)] });
   tessera("sync", url, "--relay", relay.url, "--token", tok, "--timeout", "30");
 
   const a = await tab(link(tok, url));
   const b = await tab(link(tok, url));
   for (const t of [a, b]) await until("the tab synced the page", async () => (await state(t.page)) === "inSync");
-  assert.equal(await a.page.locator(".block").count(), 4);
+  assert.equal(await a.page.locator(".block").count(), 9);
 
   // B goes offline with the switch; the status says so.
   await b.page.click("#offline");
@@ -99,14 +107,14 @@ test("two tabs edit one page, one offline, converge, and match the CLI's show --
   const block = view.blocks.find((x) => x.id === shared);
   assert.equal(block.text, "Please pack the bags tonight", "both sides' text is kept");
   assert.deepEqual(block.marks, [{ start: 0, end: 6, name: "bold", value: true }]);
-  const heading = view.blocks.find((x) => x.text === "Day one");
-  assert.deepEqual(heading.children.map((x) => x.text), ["book a hotel"], "the to-do is indented under the heading");
-  assert.deepEqual(view.blocks.map((x) => x.text), ["Please pack the bags tonight", "Day one"], "the bullet is gone");
+  const heading = view.blocks.find((x) => x.id === day);
+  assert.deepEqual(heading.children.map((x) => x.text), ["buy tickets", "book a hotel"], "the to-do is indented under the heading");
+  assert.deepEqual(view.blocks.map((x) => x.text), ["Please pack the bags tonight", "Train times: see the timetable", "Day one", "passport", "charger", "The journey is the reward."], "the bullet is gone");
 
   // Both show the same page, and what they show is the page.
   await until("both render the merged page", async () => JSON.stringify(await shown(a.page)) === JSON.stringify(await shown(b.page)));
   const seen = await shown(a.page);
-  assert.deepEqual(seen.rows.map((r) => r[0]), ["0", "0", "1"]);
+  assert.deepEqual(seen.rows.map((r) => r[0]), ["0", "0", "0", "1", "1", "0", "0", "0"]);
   assert.equal(seen.rows[0][2], "<strong>Please</strong> pack the bags tonight");
   assert.match(await a.page.textContent("#status"), /Synced/);
 
@@ -116,7 +124,7 @@ test("two tabs edit one page, one offline, converge, and match the CLI's show --
 
   const shot = process.env.WEB_SCREENSHOT || join(tmp.dir, "web-editor.png");
   await a.page.mouse.move(0, 0);
-  await a.page.screenshot({ path: shot });
+  await a.page.screenshot({ path: shot, clip: { x: 0, y: 0, width: 960, height: 560 } });
   assert.ok(statSync(shot).size > 10000, "a screenshot with something in it");
   assert.deepEqual([...a.problems, ...b.problems], [], "no errors in the pages");
   await a.context.close();
