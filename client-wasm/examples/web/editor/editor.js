@@ -178,9 +178,22 @@ export class Editor {
     const rest = cps.slice(sel.end).join("");
     if (rest) this.edit({ type: "deleteText", block: id, pos: sel.start, len: cps.length - sel.end });
     const kind = b.kind === "todo" ? { kind: "todo", checked: false } : listy ? { kind: b.kind } : { kind: "paragraph" };
-    const { created } = await this.edit({ type: "addBlock", kind, text: rest, target: { type: "after", block: id } });
+    const known = new Set(this.byId.keys());
+    await this.focusNew(this.edit({ type: "addBlock", kind, text: rest, target: { type: "after", block: id } }),
+      (r) => r.prev === id && !known.has(r.block.id));
+  }
+
+  /**
+   * Puts the caret in a block being added. A `Page` shows it at once (the row `isNew` finds),
+   * so typing goes on without waiting for the store; a page that shows it only once the edit is
+   * answered (the extension's) gets the caret then.
+   */
+  async focusNew(applied, isNew) {
     this.render();
-    this.focus(created, 0);
+    const now = this.flat.find(isNew);
+    if (now) this.focus(now.block.id, 0);
+    const { created } = await applied;
+    if (!now) { this.render(); this.focus(created, 0); }
   }
 
   /** Backspace at the start: a list item or heading becomes text, nested text moves out, text joins the block above. */
@@ -252,9 +265,9 @@ export class Editor {
   }
 
   async addAtEnd() {
-    const { created } = await this.edit({ type: "addBlock", kind: { kind: "paragraph" }, text: "", target: { type: "end", parent: null } });
-    this.render();
-    this.focus(created, 0);
+    const known = new Set(this.byId.keys());
+    await this.focusNew(this.edit({ type: "addBlock", kind: { kind: "paragraph" }, text: "", target: { type: "end", parent: null } }),
+      (r) => !r.parent && !known.has(r.block.id));
   }
 
   // ---- rendering ------------------------------------------------------------------------
