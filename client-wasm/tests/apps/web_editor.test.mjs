@@ -3,7 +3,9 @@
 // storage edit one page the CLI made while one of them is offline (typing in the same block,
 // bold, indent, delete), reconnect, and show the same page; the `tessera` CLI syncs it and
 // prints the same `show --json` as the page's `toJSON()`. Takes the README's screenshot
-// (WEB_SCREENSHOT=path keeps it; `make web-screenshot` writes docs/web-editor.png).
+// (WEB_SCREENSHOT=path keeps it; `make web-screenshot` writes docs/web-editor.png). A second
+// test covers the keys (shortcuts, Enter, Tab, Backspace), italics, links, to-dos and a token
+// the relay refuses, shown with its reason and not retried.
 // Run: node --test client-wasm/tests/apps/ (after `make relay-build`, the package's build and
 // `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
@@ -146,11 +148,26 @@ test("links and italics on a selection, to-dos checked, and a refused token show
   await a.page.click(".toolbar button.link");
   await a.page.click(".block input.check");
   await until("the edits synced", async () => (await state(a.page)) === "inSync");
+  // Enter continues the list, Tab nests, Shift+Tab un-nests, Backspace at the start makes a
+  // to-do text and then joins it to the block above; Enter in the middle splits a block.
+  await a.page.keyboard.press("End");
+  await a.page.keyboard.press("Enter");
+  await a.page.keyboard.type("pack");
+  await a.page.keyboard.press("Tab");
+  await until("the to-do is nested", async () => (await a.page.evaluate(() => app.page.toJSON().blocks[0].children.length)) === 1);
+  await a.page.keyboard.press("Shift+Tab");
+  await a.page.keyboard.press("Home");
+  await a.page.keyboard.press("Backspace");
+  await a.page.keyboard.press("Backspace");
+  await a.page.keyboard.type(" and ");
+  await a.page.keyboard.press("Enter");
+  await until("the edits synced", async () => (await state(a.page)) === "inSync");
   const view = await a.page.evaluate(() => app.page.toJSON());
-  assert.deepEqual(view.blocks.map(({ kind, props, text, marks }) => ({ kind, props, text, marks })), [{
-    kind: "todo", props: { checked: true }, text: "call the hotel",
+  assert.deepEqual(view.blocks.map(({ kind, props, text, marks, children }) => ({ kind, props, text, marks, children })), [{
+    kind: "todo", props: { checked: true }, text: "call the hotel and ",
     marks: [{ start: 0, end: 4, name: "italic", value: true }, { start: 9, end: 14, name: "link", value: "https://example.com/hotel" }],
-  }]);
+    children: [],
+  }, { kind: "todo", props: { checked: false }, text: "pack", marks: [], children: [] }]);
   assert.equal(await a.page.locator(".block .text a").getAttribute("href"), "https://example.com/hotel");
   // A page URL from the first tab opened with a token the relay refuses: the reason shows, once.
   const bad = await tab(link(token({}, "not the relay's secret"), view.url));
