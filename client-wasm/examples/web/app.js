@@ -56,7 +56,7 @@ async function main() {
     params.set("page", page.url);
     history.replaceState(null, "", `#${params}`);
   }
-  $("share").href = location.href;
+  /** @type {HTMLAnchorElement} */ ($("share")).href = location.href;
   document.title = `${page.toJSON().title || "Untitled"} · Tessera`;
 
   const editor = new Editor($("editor"), page, { onError: (e) => show(explain(e)) });
@@ -68,7 +68,7 @@ async function main() {
   // "Reconnecting in N s" counts down between status changes.
   setInterval(() => showStatus(page), 1000);
 
-  const offline = $("offline");
+  const offline = /** @type {HTMLInputElement} */ ($("offline"));
   offline.checked = !relay;
   offline.disabled = !relay;
   offline.addEventListener("change", () => (offline.checked ? page.goOffline() : page.goOnline()));

@@ -8,6 +8,7 @@
 
 import { covered, diff, plen, points, renderRich, select, selectionIn, shift } from "./text.js";
 
+/** @type {[string, string, import("@tessera/client").BlockKind][]} */
 const KINDS = [
   ["paragraph", "Text", { kind: "paragraph" }],
   ["h1", "Heading 1", { kind: "heading", level: 1 }],
@@ -19,6 +20,7 @@ const KINDS = [
 ];
 
 // Typed at the start of a text block, these turn it into another kind (as in Notion).
+/** @type {[RegExp, import("@tessera/client").BlockKind][]} */
 const SHORTCUTS = [
   [/^### /, { kind: "heading", level: 3 }], [/^## /, { kind: "heading", level: 2 }],
   [/^# /, { kind: "heading", level: 1 }], [/^[-*] /, { kind: "bulleted" }],
@@ -98,6 +100,7 @@ export class Editor {
 
   // ---- edits ----------------------------------------------------------------------------
 
+  /** @param {import("@tessera/client").PageEdit} edit */
   edit(edit) {
     const p = this.page.apply(edit);
     p.catch((e) => this.onError(e));
@@ -177,7 +180,8 @@ export class Editor {
     if (listy && b.text === "") return this.edit({ type: "setKind", block: id, kind: { kind: "paragraph" } });
     const rest = cps.slice(sel.end).join("");
     if (rest) this.edit({ type: "deleteText", block: id, pos: sel.start, len: cps.length - sel.end });
-    const kind = b.kind === "todo" ? { kind: "todo", checked: false } : listy ? { kind: b.kind } : { kind: "paragraph" };
+    /** @type {import("@tessera/client").BlockKind} */
+    const kind = b.kind === "todo" ? { kind: "todo", checked: false } : b.kind === "bulleted" || b.kind === "numbered" ? { kind: b.kind } : { kind: "paragraph" };
     const known = new Set(this.byId.keys());
     await this.focusNew(this.edit({ type: "addBlock", kind, text: rest, target: { type: "after", block: id } }),
       (r) => r.prev === id && !known.has(r.block.id));
