@@ -23,7 +23,11 @@ function showStatus() {
   el.dataset.state = page.status.sync.state;
 }
 
-page.subscribe((ev) => { if (ev.type === "status") showStatus(); });
+page.subscribe((ev) => {
+  if (ev.type !== "status") return;
+  showStatus();
+  $("offline").checked = page.status.sync.state === "offline";
+});
 $("offline").addEventListener("change", (e) => page.setOnline(!e.target.checked));
 setInterval(showStatus, 1000);
 await page.ready;

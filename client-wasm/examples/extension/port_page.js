@@ -38,7 +38,17 @@ export class PortPage {
       this.setStatus({ sync: { state: "connecting" }, unsaved: this.waiting.size > 0, saveError: null }, "the background restarts");
       setTimeout(() => this.connect(), 100);
     });
-    for (const [seq, w] of this.waiting) { w.sent = true; port.postMessage({ type: "edit", seq, edit: w.edit }); }
+    for (const [seq, w] of this.waiting) w.sent = this.send({ type: "edit", seq, edit: w.edit });
+  }
+
+  /** Posts to the worker; false when the port is gone (its disconnect event may not have come yet). */
+  send(message) {
+    try {
+      this.port?.postMessage(message);
+      return !!this.port;
+    } catch {
+      return false;
+    }
   }
 
   receive(m) {
@@ -84,12 +94,14 @@ export class PortPage {
     return () => this.listeners.delete(listener);
   }
 
-  setOnline(online) { this.port?.postMessage({ type: "online", online }); }
+  setOnline(online) { this.send({ type: "online", online }); }
 
   apply(edit) {
     const seq = ++this.seq;
-    const done = new Promise((resolve, reject) => this.waiting.set(seq, { edit, resolve, reject, sent: !!this.port }));
-    this.port?.postMessage({ type: "edit", seq, edit });
+    let w;
+    const done = new Promise((resolve, reject) => { w = { edit, resolve, reject, sent: false }; });
+    this.waiting.set(seq, w);
+    w.sent = this.send({ type: "edit", seq, edit });
     applyLocally(this.json, edit);
     this.emit({ type: "change", origin: "local" });
     return done;

@@ -3,7 +3,7 @@
 // The side panel and the options page talk to it through `chrome.runtime` ports:
 //
 //   to the service worker:   {type: "edit", seq, edit}   a PageEdit to apply
-//                            {type: "online", online}    the offline switch
+//                            {type: "online", online}    the offline switch (kept in storage)
 //   from it:                 {type: "page", boot, url, json, status, statusText}  after every change
 //                            {type: "applied", seq, created} / {type: "failed", seq, code, message}
 //                            {type: "error", message}    the client could not start
@@ -26,8 +26,8 @@ let current = null; // Promise<{client, page, settings}> of the open client
 let ready = null;
 
 const settings = async () => {
-  const { relay = "", token = "", page = "" } = await chrome.storage.local.get(["relay", "token", "page"]);
-  return { relay: relay.trim(), token: token.trim(), page: page.trim() };
+  const { relay = "", token = "", page = "", offline = false } = await chrome.storage.local.get(["relay", "token", "page", "offline"]);
+  return { relay: relay.trim(), token: token.trim(), page: page.trim(), offline };
 };
 
 const describe = (e) => (isTesseraError(e) ? `${e.message} (${e.code})` : String(e?.message ?? e));
@@ -41,6 +41,8 @@ async function open() {
     token: s.token || undefined,
     storage: { type: "indexeddb", name: DATABASE },
     keepalive: true,
+    // The panel's offline switch outlives the worker.
+    online: !s.offline,
   });
   try {
     const page = s.page ? await client.find(s.page) : await client.create("From the extension");
@@ -101,6 +103,7 @@ chrome.runtime.onConnect.addListener((port) => {
         (e) => port.postMessage({ type: "failed", seq: m.seq, code: e.code ?? "bad_edit", message: describe(e) }),
       );
     } else if (m.type === "online") {
+      await chrome.storage.local.set({ offline: !m.online });
       if (m.online) open.page.goOnline(); else open.page.goOffline();
     }
   });
