@@ -1,8 +1,9 @@
 // The web demo's editor (client-wasm/examples/web) in headless Debian Chromium, against the
 // relay in workerd, driven as a person drives it (clicks and keys): two tabs with their own
 // storage edit one page the CLI made while one of them is offline (typing in the same block,
-// bold, indent, delete), reconnect, and show the same page; the `tessera` CLI syncs it and
-// prints the same `show --json` as the page's `toJSON()`. Takes the README's screenshot
+// bold, indent, delete), reconnect, type into one block at once key by key, and show the same
+// page; the `tessera` CLI syncs it and prints the same `show --json` as the page's `toJSON()`.
+// Takes the README's screenshot
 // (WEB_SCREENSHOT=path keeps it; `make web-screenshot` writes docs/web-editor.png). A second
 // test covers the keys (shortcuts, Enter, Tab, Backspace), italics, links, to-dos and a token
 // the relay refuses, shown with its reason and not retried.
@@ -104,14 +105,28 @@ test("two tabs edit one page, one offline, converge, and match the CLI's show --
   await b.page.click("#offline");
   const json = (t) => t.page.evaluate(() => JSON.stringify(app.page.toJSON()));
   await until("the tabs converge", async () => (await json(a)) === (await json(b)) && (await state(a.page)) === "inSync" && (await state(b.page)) === "inSync");
-  const merged = await json(a);
-  const view = JSON.parse(merged);
+  const view = JSON.parse(await json(a));
   const block = view.blocks.find((x) => x.id === shared);
   assert.equal(block.text, "Please pack the bags tonight", "both sides' text is kept");
   assert.deepEqual(block.marks, [{ start: 0, end: 6, name: "bold", value: true }]);
   const heading = view.blocks.find((x) => x.id === day);
   assert.deepEqual(heading.children.map((x) => x.text), ["buy tickets", "book a hotel"], "the to-do is indented under the heading");
   assert.deepEqual(view.blocks.map((x) => x.text), ["Please pack the bags tonight", "Train times: see the timetable", "Day one", "passport", "charger", "The journey is the reward."], "the bullet is gone");
+
+  // Online now, both type into one block at once, key by key: B at its start, A at its end.
+  await row(b.page, "charger").click();
+  await b.page.keyboard.press("Home");
+  await row(a.page, "charger").click();
+  await a.page.keyboard.press("End");
+  const [atEnd, atStart] = [" and cable", "phone "];
+  for (let i = 0; i < Math.max(atEnd.length, atStart.length); i++) {
+    if (atEnd[i]) await a.page.keyboard.type(atEnd[i]);
+    if (atStart[i]) await b.page.keyboard.type(atStart[i]);
+  }
+  await until("the live edits converge", async () => (await json(a)) === (await json(b)) && (await state(a.page)) === "inSync" && (await state(b.page)) === "inSync");
+  const live = JSON.parse(await json(a));
+  assert.equal(live.blocks.find((x) => x.text.includes("charger")).text, "phone charger and cable", "both sides' keys, each where its caret was");
+  const merged = await json(a);
 
   // Both show the same page, and what they show is the page.
   await until("both render the merged page", async () => JSON.stringify(await shown(a.page)) === JSON.stringify(await shown(b.page)));
