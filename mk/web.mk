@@ -9,7 +9,8 @@
 
 .PHONY: demo-web extension test-web web-screenshot
 
-demo-web: wasm-setup
+# scripts/demo-web.sh installs what it lacks (npm ci, wasm-bindgen-cli, worker-build) itself.
+demo-web:
 	scripts/demo-web.sh
 
 extension: wasm-pkg
