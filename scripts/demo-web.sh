@@ -3,8 +3,9 @@
 # page, and the Notion-style editor (client-wasm/examples/web) served on 127.0.0.1. Prints the
 # link to open; open it in two tabs or two browsers and edit. Ctrl+C stops everything.
 #
-#   RELAY_PORT (8787) and WEB_PORT (8080) pick the ports; WASM_DEV=1 uses the faster dev build
-#   of the package (the tests' build) instead of the optimized one.
+#   RELAY_PORT (8787) and WEB_PORT (8080) pick the ports. The package is its dev build, the one
+#   `make test` makes (ready at once after it; about 4 min cold on 2 cores); WASM_DEV=0 builds
+#   the optimized package instead (`make wasm-pkg`, about 8 min cold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ WEB_PORT="${WEB_PORT:-8080}"
 RELAY="http://127.0.0.1:$RELAY_PORT"
 
 echo "== building the package, the relay and the tessera CLI ==" >&2
-client-wasm/build-pkg.sh
+WASM_DEV="${WASM_DEV:-1}" client-wasm/build-pkg.sh
 scripts/relay.sh build
 cargo build -q -p tessera-cli --bin tessera
 T="${CARGO_TARGET_DIR:-$PWD/target}/debug/tessera"
