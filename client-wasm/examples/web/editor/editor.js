@@ -196,7 +196,12 @@ export class Editor {
     this.render();
     const now = this.flat.find(isNew);
     if (now) this.focus(now.block.id, 0);
-    const { created } = await applied;
+    let created;
+    try {
+      ({ created } = await applied);
+    } catch {
+      return; // this.edit reported it
+    }
     if (!now) { this.render(); this.focus(created, 0); }
   }
 
