@@ -12,7 +12,9 @@ for (const k of ["relay", "token", "page"]) $(k).value = saved[k] ?? "";
 const seen = [];
 const page = new PortPage("options");
 const showStatus = () => {
-  const { kind, label } = page.problem ? { kind: "refused", label: page.problem } : describe(page.status);
+  const { kind, label } = page.problem ? { kind: "refused", label: page.problem }
+    : page.local ? { kind: "offline", label: "No relay yet: pages stay in this browser" }
+    : describe(page.status);
   const el = $("status");
   el.className = `status ${kind}`;
   el.querySelector(".label").textContent = label;

@@ -15,7 +15,9 @@ const show = (message) => {
 };
 
 function showStatus() {
-  const { kind, label } = page.problem ? { kind: "refused", label: page.problem } : describe(page.status);
+  const { kind, label } = page.problem ? { kind: "refused", label: page.problem }
+    : page.local ? { kind: "offline", label: "No relay yet: see Settings" }
+    : describe(page.status);
   const el = $("status");
   el.className = `status ${kind}`;
   el.querySelector(".label").textContent = label;
@@ -27,6 +29,7 @@ page.subscribe((ev) => {
   if (ev.type !== "status") return;
   showStatus();
   $("offline").checked = page.status.sync.state === "offline";
+  $("offline").disabled = page.local || !!page.problem;
 });
 $("offline").addEventListener("change", (e) => page.setOnline(!e.target.checked));
 setInterval(showStatus, 1000);

@@ -17,7 +17,8 @@ export class PortPage {
     this.boots = [];
     this.status = { sync: { state: "connecting" }, unsaved: false, saveError: null };
     this.statusText = "starting the background client";
-    this.problem = null;
+    this.problem = null; // why the background client could not start
+    this.local = false; // no relay is set
     this.ready = new Promise((ok) => { this.resolveReady = ok; });
     this.connect();
   }
@@ -55,6 +56,7 @@ export class PortPage {
     if (m.type === "page") {
       if (this.boots.at(-1) !== m.boot) this.boots.push(m.boot);
       this.problem = null;
+      this.local = !m.relay;
       this.latest = m.json;
       if (this.waiting.size === 0) this.adopt();
       this.setStatus(m.status, m.statusText);

@@ -4,7 +4,8 @@
 //
 //   to the service worker:   {type: "edit", seq, edit}   a PageEdit to apply
 //                            {type: "online", online}    the offline switch (kept in storage)
-//   from it:                 {type: "page", boot, url, json, status, statusText}  after every change
+//   from it:                 {type: "page", boot, url, json, status, statusText, relay}  after every
+//                            change (`relay`: whether one is set)
 //                            {type: "applied", seq, created} / {type: "failed", seq, code, message}
 //                            {type: "error", message}    the client could not start
 //
@@ -72,8 +73,8 @@ async function reopen() {
   await client().then(broadcast, report);
 }
 
-function snapshot({ page }) {
-  return { type: "page", boot, url: page.url, json: page.toJSON(), status: page.status, statusText: page.statusText };
+function snapshot({ page, settings }) {
+  return { type: "page", boot, url: page.url, json: page.toJSON(), status: page.status, statusText: page.statusText, relay: !!settings.relay };
 }
 
 async function broadcast() {
