@@ -130,11 +130,13 @@ chrome.alarms.onAlarm.addListener(async (alarm) => {
   }
 });
 
-const start = () => {
-  chrome.alarms.create(ALARM, { periodInMinutes: 0.5 });
-  client().catch(() => {});
-};
+const start = () => client().catch(() => {});
 chrome.runtime.onInstalled.addListener(start);
 chrome.runtime.onStartup.addListener(start);
+// Every start checks the backstop is set (Chrome may drop alarms when it restarts); creating it
+// again each time would push it back.
+chrome.alarms.get(ALARM).then((a) => a ?? chrome.alarms.create(ALARM, { periodInMinutes: 0.5 }));
+// For the console (and the tests): the client of this life of the worker.
+Object.assign(globalThis, { app: { client, boot } });
 // The toolbar button opens the side panel.
 chrome.sidePanel?.setPanelBehavior({ openPanelOnActionClick: true }).catch(() => {});

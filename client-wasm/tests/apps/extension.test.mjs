@@ -2,8 +2,9 @@
 // Chromium, against the relay in workerd: its service worker syncs a page the `tessera` CLI made
 // (settings typed into the options page), an edit in the side panel (opened as a tab) reaches
 // the CLI and one from the CLI reaches the panel, the service worker is stopped through the
-// DevTools protocol and the next edit still reaches the CLI, and a bad token typed into the
-// options page shows the relay's reason there and stays refused (no retry loop).
+// DevTools protocol and the next edit still reaches the CLI, the alarm backstop restarts a
+// stopped worker with nothing open and it syncs what the CLI wrote meanwhile, and a bad token
+// typed into the options page shows the relay's reason there and stays refused (no retry loop).
 // Run: node --test client-wasm/tests/apps/ (after `make relay-build`, the package's build and
 // `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
@@ -13,7 +14,7 @@ import { after, before, test } from "node:test";
 
 import { scratch } from "../support/browser.mjs";
 import { launchExtension, stopServiceWorker } from "../support/extension.mjs";
-import { cli, root, startRelay, token, until } from "../support/relay.mjs";
+import { cli, root, sleep, startRelay, token, until } from "../support/relay.mjs";
 
 let relay, ext, tmp, tessera, url, tok, first;
 before(async () => {
@@ -94,6 +95,35 @@ test("the service worker syncs the CLI's page; panel edits reach the CLI, also a
   assert.equal(show(), await panel.page.evaluate(() => JSON.stringify(app.page.toJSON())), "the extension and the CLI show the same page");
   assert.deepEqual(panel.problems, []);
   await panel.page.close();
+});
+
+test("with nothing of the extension open, the alarm backstop restarts a stopped worker, which syncs", async () => {
+  for (const p of ext.context.pages()) await p.close();
+  const blank = await ext.context.newPage();
+  tessera("add", url, "--kind", "paragraph", "--text", "written while the worker was stopped");
+  sync();
+  // The sample's alarm fires every 30 s; an unpacked extension may ask for a sooner one.
+  const [worker] = ext.context.serviceWorkers();
+  const boot = await worker.evaluate(() => app.boot);
+  await worker.evaluate(() => chrome.alarms.create("tessera-sync", { delayInMinutes: 0.05 }));
+  await stopServiceWorker(ext.context, blank);
+  let again;
+  await until("the alarm started the worker again", async () => {
+    for (const w of ext.context.serviceWorkers()) {
+      // A stopped worker's handle may never answer.
+      const b = await Promise.race([w.evaluate(() => app.boot).catch(() => boot), sleep(2000).then(() => boot)]);
+      if (b !== boot) { again = w; return true; }
+    }
+    return false;
+  }, 60000);
+  assert.deepEqual(ext.context.pages().map((p) => p.url()), ["about:blank"], "no page of the extension woke it");
+  const json = await again.evaluate(async () => {
+    const { page } = await app.client();
+    await page.synced();
+    return JSON.stringify(page.toJSON());
+  });
+  assert.equal(json, show(), "the worker has what the CLI wrote while it was stopped");
+  await blank.close();
 });
 
 test("a bad token in the options page shows the refusal's reason, not endless retries", async () => {
