@@ -30,6 +30,8 @@ after(async () => {
   tmp?.remove();
 });
 
+// What the tabs answer when the editor asks for a link's address.
+let linkAddress = "";
 const link = (tok, page) => `${site.url}/#${new URLSearchParams({ relay: relay.url, token: tok, page })}`;
 
 /** A tab of its own browser context (its own IndexedDB: one device) with the editor loaded. */
@@ -39,7 +41,7 @@ async function tab(url) {
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
-  page.on("dialog", (d) => d.accept(tab.href));
+  page.on("dialog", (d) => d.accept(linkAddress));
   await page.goto(url);
   await page.waitForFunction(() => window.app?.editor, null, { timeout: 30000 });
   return { context, page, problems };
@@ -159,7 +161,7 @@ test("links and italics on a selection, to-dos checked, and a refused token show
   await a.page.keyboard.press("Control+i");
   await a.page.keyboard.press("End");
   for (let i = 0; i < 5; i++) await a.page.keyboard.press("Shift+ArrowLeft");
-  tab.href = "https://example.com/hotel";
+  linkAddress = "https://example.com/hotel";
   await a.page.click(".toolbar button.link");
   await a.page.click(".block input.check");
   await until("the edits synced", async () => (await state(a.page)) === "inSync");
