@@ -36,13 +36,17 @@ async function main() {
   await init();
   let client;
   try {
-    // The default store (IndexedDB, durable); edits survive a reload.
+    // The default store (durable); edits survive a reload.
     client = await Tessera.open({ relay, token });
   } catch (e) {
-    if (isTesseraError(e) && e.code === "store_busy") {
-      show("This browser already has the page open in another tab, which holds its local copy. Use that tab, or open the link in another browser or a private window.", true);
-    } else show(`Cannot open the local store: ${explain(e)}`, true);
-    throw e;
+    if (!(isTesseraError(e) && e.code === "store_busy" && relay)) {
+      show(`Cannot open the local store: ${explain(e)}`, true);
+      throw e;
+    }
+    // A package that serves one database to one tab at a time: this tab works from memory and
+    // syncs through the relay.
+    client = await Tessera.open({ relay, token, storage: { type: "memory" } });
+    show("Another tab holds this browser's saved copy: this tab keeps its edits in memory until they sync.");
   }
   let page;
   const wanted = params.get("page");

@@ -6,7 +6,7 @@
 // Takes the README's screenshot
 // (WEB_SCREENSHOT=path keeps it; `make web-screenshot` writes docs/web-editor.png). A second
 // test covers the keys (shortcuts, Enter, Tab, Backspace), italics, links, to-dos and a token
-// the relay refuses, shown with its reason and not retried.
+// the relay refuses, shown with its reason and not retried; a third, two tabs of one browser.
 // Run: node --test client-wasm/tests/apps/ (after `make relay-build`, the package's build and
 // `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
@@ -194,4 +194,23 @@ test("links and italics on a selection, to-dos checked, and a refused token show
   assert.equal(await state(bad.page), "tokenNeeded", "no retry loop");
   await a.context.close();
   await bad.context.close();
+});
+
+test("two tabs of one browser edit one page", async () => {
+  const tok = token();
+  const first = await tab(`${site.url}/#${new URLSearchParams({ relay: relay.url, token: tok })}`);
+  await until("a new page synced", async () => (await state(first.page)) === "inSync");
+  await first.page.click("button.add");
+  await first.page.keyboard.type("from the first tab");
+  const url = await first.page.evaluate(() => app.page.url);
+  const second = await first.context.newPage();
+  await second.goto(link(tok, url));
+  await second.waitForFunction(() => window.app?.editor, null, { timeout: 30000 });
+  await until("the second tab shows the first tab's text", async () => (await second.locator(".blocks .text").allTextContents()).join() === "from the first tab");
+  await second.locator(".blocks .text").click();
+  await second.keyboard.press("End");
+  await second.keyboard.type(", and the second");
+  await until("the first tab shows the second tab's text", async () => (await first.page.locator(".blocks .text").allTextContents()).join() === "from the first tab, and the second");
+  assert.deepEqual(first.problems, []);
+  await first.context.close();
 });
