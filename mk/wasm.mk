@@ -2,7 +2,8 @@
 #   make wasm-pkg      build client-wasm/pkg (web + node, wasm-opt) and print the gzipped sizes
 #   make wasm-pack     wasm-pkg, then `npm pack` the package into client-wasm/pkg/*.tgz
 #   make test-wasm     the stores' conformance suite in headless Chromium, then the Node suite and
-#                      the Chromium suite against the relay in workerd
+#                      the Chromium suites against the relay in workerd (devices, workers, tabs
+#                      sharing a database, the service worker's keepalive)
 #   make lint-wasm     clippy for wasm32 (the crate is empty natively)
 #   make bench-wasm    browser figures next to the native client's, and the bundle size
 #   make wasm-setup    Debian's chromium and chromium-driver; playwright-core and

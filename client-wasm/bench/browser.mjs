@@ -2,6 +2,8 @@
 //   - edit→visible between two browser devices (Chromium contexts with their own IndexedDB),
 //     p50 and p99 over sequential edits, next to two native devices (client-native, SQLite
 //     with fsync per edit; bench/wasm-native) measured the same way through the same relay;
+//   - edit→stored with two tabs sharing one IndexedDB database: in the leading tab, and in a
+//     tab it serves (the edit goes to the leader over a BroadcastChannel, and the answer back);
 //   - cold open of a 10k-edit page: from IndexedDB after a reload (open + find + toJSON),
 //     next to the native client's cold open of the same page from SQLite (`tessera show
 //     --json`, a whole process);
@@ -58,6 +60,33 @@ try {
     latencies.push((await seenAt.jsonValue()) - sent);
   }
 
+  // Two tabs of one origin on one database: each edit awaited until stored.
+  const tabs = await browser.newContext();
+  const [lead, follow] = [await open(tabs, site), await open(tabs, site)];
+  const tabsUrl = await lead.evaluate(async () => {
+    window.client = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
+    window.p = await client.create("tabs");
+    window.b = (await p.addBlock({ kind: "paragraph" }, "")).created;
+    return p.url;
+  });
+  await follow.evaluate(async (url) => {
+    window.client = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
+    window.p = await client.find(url);
+    window.b = p.toJSON().blocks[0].id;
+  }, tabsUrl);
+  const stored = (tab) => tab.evaluate(async (n) => {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await p.setText(b, `<${i}>`);
+      out.push(performance.now() - t);
+    }
+    return out;
+  }, EDITS);
+  const leaderEdits = await stored(lead);
+  const followerEdits = await stored(follow);
+  await tabs.close();
+
   const target = process.env.CARGO_TARGET_DIR || join(root, "target");
   const [nativeP50, nativeP99] = execFileSync(join(target, "release/wasm-bench-native"), [relay.url, tok, String(EDITS)], { encoding: "utf8", timeout: 300000 })
     .trim().split(" ").map(Number);
@@ -110,6 +139,9 @@ try {
   console.log(`  edit→visible through the relay, ${EDITS} sequential edits:`);
   console.log(`    browser → browser (IndexedDB, strict)   p50 ${ms(pct(latencies, 50))}, p99 ${ms(pct(latencies, 99))}`);
   console.log(`    native → native (SQLite, fsync)         p50 ${ms(nativeP50)}, p99 ${ms(nativeP99)}`);
+  console.log(`  edit→stored, two tabs on one IndexedDB database, ${EDITS} sequential edits:`);
+  console.log(`    in the leading tab                      p50 ${ms(pct(leaderEdits, 50))}, p99 ${ms(pct(leaderEdits, 99))}`);
+  console.log(`    in a tab it serves (through the leader) p50 ${ms(pct(followerEdits, 50))}, p99 ${ms(pct(followerEdits, 99))}`);
   console.log(`  cold open of a ${LARGE}-edit page (median of 5):`);
   console.log(`    browser, IndexedDB (open + find + toJSON)      ${ms(pct(wasm, 50))}`);
   console.log(`    native, SQLite (tessera show --json, process)  ${ms(pct(native, 50))}`);

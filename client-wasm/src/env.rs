@@ -14,6 +14,12 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
+/// Whether this code runs in a service worker (an extension's background among them), which
+/// the browser stops when it is quiet: there, connections default to a keepalive.
+pub(crate) fn in_service_worker() -> bool {
+    js_sys::global().is_instance_of::<web_sys::ServiceWorkerGlobalScope>()
+}
+
 /// Milliseconds since the epoch.
 pub(crate) fn now_ms() -> Millis {
     js_sys::Date::now() as Millis

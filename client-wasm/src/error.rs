@@ -81,7 +81,50 @@ pub enum Error {
     /// Recovery: open it again (`find` with its URL).
     #[error("closed")]
     Closed,
+    /// This tab is served by another tab or worker (the leader), and the leader went away
+    /// before answering an edit or a create: it may or may not have been stored. Calls that
+    /// are harmless to repeat are sent to the next leader instead of failing.
+    ///
+    /// Recovery: re-read the page (`toJSON()`, `list()`) and redo the edit if it is missing.
+    #[error("the tab serving this one went away before answering: {0}")]
+    LeaderLost(String),
+    /// Another tab or worker of this origin sent a message this one refuses (malformed, over
+    /// a bound, too many calls at once). Nothing was carried out.
+    ///
+    /// Recovery: none for the app; it means another tab runs a different version of this
+    /// package, or misbehaves. Reload the tabs.
+    #[error("refused a message from another tab: {0}")]
+    BadTabMessage(String),
+    /// An error that crossed a boundary as its code and message: a call the leader tab
+    /// carried out failed there, or a promise of this package rejected. `code` is what it
+    /// would have been here.
+    ///
+    /// Recovery: as for that code.
+    #[error("{message}")]
+    Coded {
+        /// One of this package's codes.
+        code: &'static str,
+        /// The leader's message.
+        message: String,
+    },
 }
+
+/// Every code [`Error::code`] can return, besides the relay's.
+const OWN_CODES: [&str; 13] = [
+    "bad_options",
+    "bad_url",
+    "bad_edit",
+    "edit_refused",
+    "not_loaded",
+    "storage_failed",
+    "store_busy",
+    "save_failed",
+    "stopped",
+    "no_websocket",
+    "closed",
+    "leader_lost",
+    "bad_tab_message",
+];
 
 /// Results of calls from JavaScript.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -102,6 +145,37 @@ impl Error {
             Self::Stopped(_) => "stopped",
             Self::NoWebSocket => "no_websocket",
             Self::Closed => "closed",
+            Self::LeaderLost(_) => "leader_lost",
+            Self::BadTabMessage(_) => "bad_tab_message",
+            Self::Coded { code, .. } => code,
+        }
+    }
+
+    /// The error another tab reported with this code and message. A code this package does
+    /// not know (a tab running another version) becomes `bad_tab_message`.
+    pub(crate) fn from_code(code: &str, message: String) -> Self {
+        let known = OWN_CODES
+            .into_iter()
+            .chain(ErrorCode::ALL.into_iter().map(ErrorCode::as_str))
+            .find(|c| *c == code);
+        match known {
+            Some(code) => Self::Coded { code, message },
+            None => Self::BadTabMessage(format!("unknown error code {code:?}: {message}")),
+        }
+    }
+
+    /// The error a rejected promise of this package carries (a `TesseraError` keeps its code);
+    /// any other exception is a storage error, the only other source of exceptions here.
+    pub(crate) fn from_js(e: &JsValue) -> Self {
+        let code = js_sys::Reflect::get(e, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string());
+        let tessera = e
+            .dyn_ref::<js_sys::Error>()
+            .is_some_and(|err| err.name() == "TesseraError");
+        match code {
+            Some(code) if tessera => Self::from_code(&code, describe(e)),
+            _ => Self::storage(e),
         }
     }
 

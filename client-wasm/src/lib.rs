@@ -6,6 +6,9 @@
 //! status is) is the core's: a [`session::Session`] feeds the core's inputs and carries out its
 //! outputs in order. It must never depend on the relay's code or decide anything about sync.
 //!
+//! Several tabs or workers of one origin share one IndexedDB database through one writer: the
+//! one holding its lock leads and the others are served by it ([`tabs`]).
+//!
 //! JavaScript sees [`client::Tessera`] (open a store, create, find and list pages) and
 //! [`page::Page`] (read, edit, subscribe, status); the types of every value crossing the
 //! boundary are in the generated `.d.ts` ([`ts`]).
@@ -14,10 +17,13 @@
 mod client;
 mod env;
 mod error;
+mod handle;
+mod local;
 mod options;
 mod page;
 mod session;
 mod store;
+mod tabs;
 mod transport;
 mod ts;
 

@@ -19,7 +19,7 @@ pub(crate) enum StorageChoice {
 }
 
 /// The options, checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) relay: Option<String>,
     pub(crate) token: Option<String>,
@@ -27,6 +27,8 @@ pub(crate) struct Options {
     pub(crate) storage: StorageChoice,
     pub(crate) web_socket: Option<Function>,
     pub(crate) online: bool,
+    /// Whether connections send a keepalive frame when quiet (see `env::in_service_worker`).
+    pub(crate) keepalive: bool,
 }
 
 impl Options {
@@ -66,6 +68,12 @@ impl Options {
                 .as_bool()
                 .ok_or_else(|| Error::BadOptions("online must be a boolean".into()))?,
         };
+        let keepalive = match get(js, "keepalive")? {
+            None => crate::env::in_service_worker(),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| Error::BadOptions("keepalive must be a boolean".into()))?,
+        };
         Ok(Self {
             relay,
             token: string(js, "token", MAX_TOKEN)?,
@@ -73,6 +81,7 @@ impl Options {
             storage,
             web_socket: function(js, "WebSocket")?,
             online,
+            keepalive,
         })
     }
 }

@@ -21,6 +21,13 @@ export interface OpenOptions {
   WebSocket?: new (url: string) => object;
   /** Whether pages sync as soon as they open (default true when `relay` is set). */
   online?: boolean;
+  /**
+   * Whether each connection sends a small keepalive frame after 20 s without traffic, which
+   * the relay drops and stock automerge-repo peers ignore. It keeps an extension's service
+   * worker alive (Chrome stops one after 30 s without events). Default: true in a service
+   * worker, false elsewhere.
+   */
+  keepalive?: boolean;
 }
 
 /** A store: `memory` (gone with the page) or `indexeddb` (durable, strict transactions). */
@@ -34,7 +41,8 @@ export type RelayCode =
 /** Every `TesseraError.code`: the relay's codes, and this client's own. */
 export type ErrorCode =
   | RelayCode | "bad_options" | "bad_url" | "bad_edit" | "edit_refused" | "not_loaded"
-  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed";
+  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed"
+  | "leader_lost" | "bad_tab_message";
 
 /** What every rejected promise and thrown error of this package is. */
 export interface TesseraError extends Error {

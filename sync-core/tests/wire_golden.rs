@@ -41,7 +41,8 @@ fn fixture_name(message: &Message) -> &str {
         | Message::RemoteHeadsChanged { .. }
         | Message::Error { .. }
         | Message::Ack { .. }
-        | Message::Fragment { .. } => message.type_name(),
+        | Message::Fragment { .. }
+        | Message::Keepalive => message.type_name(),
         Message::Unknown { .. } => "unknown",
     }
 }
@@ -129,6 +130,7 @@ fn samples() -> Vec<Message> {
             count: 3,
             data: vec![0xde, 0xad, 0xbe, 0xef],
         },
+        Message::Keepalive,
         Message::Unknown {
             type_name: "x-tessera-future".into(),
         },

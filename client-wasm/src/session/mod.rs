@@ -26,9 +26,9 @@ mod waiters;
 
 use waiters::{SaveWaiter, Waiter, final_error};
 
-use crate::client::Shared;
 use crate::env::{self, Timer};
 use crate::error::{Error, Result};
+use crate::local::Shared;
 use crate::transport::Socket;
 
 #[derive(Debug)]
@@ -56,7 +56,7 @@ struct Inner {
 }
 
 /// What a JavaScript listener hears.
-enum Notice {
+pub(crate) enum Notice {
     Change { remote: bool },
     Status(ClientStatus),
 }
@@ -255,7 +255,7 @@ fn applied_js(applied: &Applied) -> JsValue {
     serde::Serialize::serialize(applied, &ser).expect("Applied always serializes")
 }
 
-fn notice_js(notice: &Notice) -> JsValue {
+pub(crate) fn notice_js(notice: &Notice) -> JsValue {
     let obj = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&obj, &k.into(), v);

@@ -1,10 +1,10 @@
 // The package's `web` build in headless Debian Chromium (playwright-core), against the relay in
 // workerd: the IndexedDB store keeps pages across a reload and a killed tab, the package runs
-// in a dedicated worker and a service worker (as in an extension), one tab at a time writes a
-// database, two browser
-// devices (contexts with their own storage) converge after offline edits of the same block
-// (text, marks, moves) to the JSON the `tessera` CLI prints, and refused tokens reach the page
-// as typed refusals without a retry loop.
+// in a dedicated worker and a service worker (as in an extension), two browser devices
+// (contexts with their own storage) converge after offline edits of the same block (text,
+// marks, moves) to the JSON the `tessera` CLI prints, and refused tokens reach the page as
+// typed refusals without a retry loop. Tabs sharing a database: tabs.test.mjs; the service
+// worker's keepalive: keepalive.test.mjs.
 // Run: node --test client-wasm/tests/browser/ (after `make relay-build`,
 // `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
@@ -104,24 +104,6 @@ test("the package runs in a dedicated worker and in a service worker, on Indexed
     tessera("sync", r.url, "--relay", relay.url, "--token", args.token, "--timeout", "30");
     assert.equal(tessera("show", r.url, "--json").trim(), r.json);
   }
-  await context.close();
-});
-
-test("two tabs of one origin never both write one database", async () => {
-  const context = await browser.newContext();
-  const [one, two] = [await open(context, site), await open(context, site)];
-  const url = await one.evaluate(async () => {
-    window.client = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
-    return (await client.create("from tab one")).url;
-  });
-  const refused = await two.evaluate(() => Tessera.open({ storage: { type: "indexeddb", name: "tabs" } }).then(() => null, (e) => ({ typed: isTesseraError(e), code: e.code })));
-  assert.deepEqual(refused, { typed: true, code: "store_busy" });
-  await one.evaluate(() => client.close());
-  const title = await two.evaluate(async (url) => {
-    const t = await Tessera.open({ storage: { type: "indexeddb", name: "tabs" } });
-    return (await t.find(url)).toJSON().title;
-  }, url);
-  assert.equal(title, "from tab one");
   await context.close();
 });
 

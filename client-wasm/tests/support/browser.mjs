@@ -52,6 +52,21 @@ export async function launch() {
   return browser;
 }
 
+/** Debian's Chromium in the new headless mode (which runs extensions) with the unpacked
+ * extension in `dir` loaded, on a fresh profile in `profile`. */
+export async function launchExtension(dir, profile) {
+  const executablePath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+  if (!existsSync(executablePath)) throw new Error(`no ${executablePath}: apt-get install -y chromium (make wasm-setup)`);
+  const { chromium } = playwright();
+  return chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: false, // the flag below asks for the new headless mode, which the option cannot
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run",
+      `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
+  });
+}
+
 /** A page of a fresh browser context (its own storage: one "device"), with the package loaded. */
 export async function device(browser, site) {
   const context = await browser.newContext();

@@ -11,6 +11,7 @@ export async function app(): Promise<void> {
     token: "jwt",
     tokenProvider: async (code) => (code === "token_expired" ? "fresh" : "other"),
     storage: { type: "indexeddb", name: "app" },
+    keepalive: true,
   });
   const page = await tessera.create("title");
   const applied: Applied = await page.addBlock({ kind: "heading", level: 2 }, "text", { type: "end", parent: null });
@@ -46,6 +47,8 @@ export async function app(): Promise<void> {
   await page.mark(id, 0, 1, { name: "link" });
   // @ts-expect-error: not a store
   await Tessera.open({ storage: { type: "floppy" } });
+  // @ts-expect-error: keepalive is on or off, not an interval
+  await Tessera.open({ keepalive: 20000 });
   // @ts-expect-error: titles are strings
   const n: number = page.toJSON().title;
   void n;

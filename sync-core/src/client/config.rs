@@ -25,7 +25,19 @@ pub struct ClientConfig {
     pub stall_timeout_ms: u64,
     /// After this many incremental saves, the shell is asked to replace them with one snapshot.
     pub compact_after_saves: u32,
+    /// While connected, send a `keepalive` frame once no frame went either way for this long
+    /// (at least [`MIN_KEEPALIVE_MS`]). `None` (the default): never. For contexts that die
+    /// when quiet: Chrome stops an extension's service worker after 30 s without events, and
+    /// WebSocket traffic counts as one.
+    pub keepalive_ms: Option<u64>,
 }
+
+/// The shortest keepalive interval honoured: a smaller one would flood the relay.
+pub const MIN_KEEPALIVE_MS: u64 = 1_000;
+
+/// The keepalive interval for an extension's service worker: Chrome stops one after 30 s
+/// without events, and a timer may fire late, so 20 s leaves a 10 s margin.
+pub const SERVICE_WORKER_KEEPALIVE_MS: u64 = 20_000;
 
 impl ClientConfig {
     /// Defaults for a client with these ids.
@@ -40,6 +52,7 @@ impl ClientConfig {
             save_retry_ms: 500,
             stall_timeout_ms: 15_000,
             compact_after_saves: 256,
+            keepalive_ms: None,
         }
     }
 }

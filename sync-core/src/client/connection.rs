@@ -1,6 +1,7 @@
 //! The connection's life cycle: going online and offline, the handshake deadline, refusals,
 //! back-off, the stall watchdog and the token.
 
+use super::config::MIN_KEEPALIVE_MS;
 use super::doc_sync::{Conn, DocSync, Load, Problem, Stopped};
 use super::io::{ClientEvent, ClientOutput};
 use crate::io::Millis;
@@ -73,7 +74,7 @@ impl DocSync {
                 is_ephemeral: false,
             }),
         };
-        self.send(join);
+        self.send(now, join);
     }
 
     /// The handshake completed: the token is good.
@@ -219,6 +220,9 @@ impl DocSync {
             }
             self.drop_connection(now, "the sync stalled; reconnecting");
         }
+        if self.keepalive_deadline().is_some_and(|t| t <= now) {
+            self.send(now, Message::Keepalive);
+        }
     }
 
     /// The next connection deadline: a reconnect, or the end of the connect attempt.
@@ -226,6 +230,17 @@ impl DocSync {
         match self.conn {
             Conn::Waiting { retry_at } => retry_at,
             Conn::Opening { deadline } | Conn::Joining { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// When a connected session sends a keepalive: once the connection was quiet (no frame
+    /// either way) for the configured interval. Only after the handshake: before it, the
+    /// connect deadline is shorter than any useful interval.
+    pub(super) fn keepalive_deadline(&self) -> Option<Millis> {
+        let every = self.config.keepalive_ms?.max(MIN_KEEPALIVE_MS);
+        match self.conn {
+            Conn::Ready { .. } => Some(self.traffic_at + every),
             _ => None,
         }
     }

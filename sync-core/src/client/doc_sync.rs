@@ -121,6 +121,8 @@ pub struct DocSync {
     pub(super) in_sync_reported: bool,
     /// The last time the sync made progress (connected, heads or acks moved).
     pub(super) progress_at: Millis,
+    /// The last time a frame went either way on the connection (for the keepalive).
+    pub(super) traffic_at: Millis,
     pub(super) backoff: Backoff,
     pub(super) reassembler: Reassembler,
     pub(super) next_fragment_id: u64,
@@ -164,6 +166,7 @@ impl DocSync {
             ack_is_latest: false,
             in_sync_reported: false,
             progress_at: 0,
+            traffic_at: 0,
             backoff,
             reassembler: Reassembler::default(),
             next_fragment_id: 0,
@@ -323,7 +326,7 @@ impl DocSync {
             self.progress_at = now;
             self.save();
             self.in_sync_reported = false;
-            self.sync_with_relay();
+            self.sync_with_relay(now);
         }
         let outputs = self.finish();
         match refused {
@@ -347,7 +350,7 @@ impl DocSync {
         self.progress_at = now;
         self.save();
         self.in_sync_reported = false;
-        self.sync_with_relay();
+        self.sync_with_relay(now);
         Ok((value, self.finish()))
     }
 
@@ -390,6 +393,7 @@ impl DocSync {
             self.connection_deadline(),
             self.storage_deadline(),
             self.stall_deadline(),
+            self.keepalive_deadline(),
         ]
         .into_iter()
         .flatten()

@@ -12,6 +12,7 @@ use crate::protocol::Message;
 
 impl DocSync {
     pub(super) fn on_frame(&mut self, now: Millis, bytes: &[u8]) {
+        self.traffic_at = now;
         // A relay that sends garbage is treated like a dropped connection.
         let Ok(message) = Message::decode(bytes) else {
             return self.drop_connection(now, "the relay sent a frame that does not decode");
@@ -44,7 +45,7 @@ impl DocSync {
                 self.in_sync_reported = false;
                 self.on_handshake_done();
                 self.out.push(ClientOutput::Event(ClientEvent::Connected));
-                self.sync_with_relay();
+                self.sync_with_relay(now);
             }
             Message::Sync {
                 document_id, data, ..
@@ -104,7 +105,7 @@ impl DocSync {
             self.save();
             self.in_sync_reported = false;
         }
-        self.sync_with_relay();
+        self.sync_with_relay(now);
         self.check_in_sync();
     }
 
@@ -117,7 +118,7 @@ impl DocSync {
     }
 
     /// Sends whatever automerge wants to send the relay now.
-    pub(super) fn sync_with_relay(&mut self) {
+    pub(super) fn sync_with_relay(&mut self, now: Millis) {
         let Conn::Ready { relay } = &self.conn else {
             return;
         };
@@ -151,11 +152,12 @@ impl DocSync {
                     data,
                 }
             };
-            self.send(msg);
+            self.send(now, msg);
         }
     }
 
-    pub(super) fn send(&mut self, message: Message) {
+    pub(super) fn send(&mut self, now: Millis, message: Message) {
+        self.traffic_at = now;
         for frame in frames_for(
             message,
             self.config.max_frame_bytes,

@@ -16,6 +16,10 @@
 //! the connection drops it schedules a reconnect; edits made meanwhile are saved locally and
 //! sync when it is back.
 //!
+//! While connected, an optional keepalive ([`ClientConfig::keepalive_ms`]) sends a `keepalive`
+//! frame when the connection has been quiet that long, for shells whose context dies when
+//! quiet (an extension's service worker).
+//!
 //! # In sync
 //! The relay acknowledges durable state with an `ack` carrying its heads. The session reports
 //! [`ClientEvent::InSync`] (and [`SyncStatus::InSync`]) when those heads equal the page's and
@@ -31,12 +35,13 @@ mod connection;
 mod doc_sync;
 mod durability;
 mod exchange;
+pub mod handover;
 mod io;
 mod repo;
 mod rng;
 mod status;
 
-pub use config::ClientConfig;
+pub use config::{ClientConfig, MIN_KEEPALIVE_MS, SERVICE_WORKER_KEEPALIVE_MS};
 pub use doc_sync::{ApplyError, BatchResult, DocSync, Stopped};
 pub use io::{ClientEvent, ClientInput, ClientOutput, ClientStorageOp, StorageReply, StoredDoc};
 pub use repo::{DocSummary, Repo};

@@ -1,17 +1,18 @@
 //! `ClientStatus`: what an application shows about a document's sync, derived by the core so
 //! that no shell rebuilds it from events or parses it out of strings.
 //!
-//! JSON (for the browser and FFI shells): `{"sync":{"state":"retrying","atMs":…,"code":null,
+//! JSON (for the browser and FFI shells; it reads back, for a shell that relays a status
+//! between contexts): `{"sync":{"state":"retrying","atMs":…,"code":null,
 //! "message":"relay unreachable"},"unsaved":false,"saveError":null}`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::doc_sync::{Conn, DocSync, Load, Stopped};
 use crate::io::Millis;
 use crate::protocol::ErrorCode;
 
 /// The sync status of one document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientStatus {
     /// Where the connection with the relay stands.
@@ -24,7 +25,7 @@ pub struct ClientStatus {
 }
 
 /// Where a document's sync stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "state",
     rename_all = "camelCase",

@@ -492,6 +492,17 @@ fn status_serializes_to_the_documented_json() {
         serde_json::to_string(&refused).unwrap(),
         r#"{"state":"refused","code":"doc_deleted","message":"gone"}"#
     );
+    // And it reads back, for shells that pass a status between contexts.
+    let back: ClientStatus = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, status(&outs).unwrap());
+    let back: SyncStatus =
+        serde_json::from_str(r#"{"state":"refused","code":"doc_deleted","message":"gone"}"#)
+            .unwrap();
+    assert_eq!(back, refused);
+    assert!(
+        serde_json::from_str::<SyncStatus>(r#"{"state":"refused","code":"nope","message":""}"#)
+            .is_err()
+    );
 }
 
 #[test]
@@ -509,3 +520,5 @@ fn the_repo_lists_titles_and_parses_urls() {
     assert!(Repo::parse_url("automerge:nope").is_err());
     assert_eq!(Repo::summarize(s.doc_id(), &StoredDoc::default()).title, "");
 }
+
+mod keepalive;

@@ -207,6 +207,8 @@ fn wanted_keys(type_name: &str) -> Option<&'static [&'static str]> {
         t::ERROR => &[k::MESSAGE, k::CODE, k::RETRY_AFTER_MS],
         t::ACK => &[k::SENDER_ID, k::TARGET_ID, k::DOCUMENT_ID, k::HEADS],
         t::FRAGMENT => &[k::MESSAGE_ID, k::INDEX, k::COUNT, k::DATA],
+        // Any other key a keepalive carries is ignored, like every unknown key.
+        t::KEEPALIVE => &[],
         _ => return None,
     })
 }
@@ -382,6 +384,7 @@ impl Fields {
                 count: narrow(self.count.ok_or(required(k::COUNT))?, k::COUNT)?,
                 data: data?,
             },
+            t::KEEPALIVE => Message::Keepalive,
             other => Message::Unknown {
                 type_name: other.to_owned(),
             },

@@ -259,6 +259,10 @@ impl Out {
                 self.u64(k::COUNT, u64::from(*count));
                 self.bytes(k::DATA, data);
             }
+            Message::Keepalive => {
+                self.map(1);
+                self.str(k::TYPE, t::KEEPALIVE);
+            }
             Message::Unknown { type_name } => {
                 self.map(1);
                 self.str(k::TYPE, type_name);

@@ -135,6 +135,16 @@ impl serde::Serialize for ErrorCode {
     }
 }
 
+/// Read back from its string; an unknown code is an error.
+impl<'de> serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(|e: UnknownErrorCode| {
+            serde::de::Error::custom(format!("unknown code {:?}", e.0))
+        })
+    }
+}
+
 impl FromStr for ErrorCode {
     type Err = UnknownErrorCode;
 

@@ -162,6 +162,12 @@ pub enum Message {
         /// The piece's bytes.
         data: Vec<u8>,
     },
+    /// `keepalive` (Tessera extension): traffic on an otherwise quiet connection, so a context
+    /// that dies without it (an extension's service worker stops after 30 s without events)
+    /// stays alive. It carries nothing, not even `senderId`: a stock automerge-repo peer drops
+    /// a message of an unknown type (its server adapter forwards nothing from a socket whose
+    /// `senderId` it does not know), and our relay drops it without answering or forwarding.
+    Keepalive,
     /// Any other `type`. Kept so receivers can ignore new message kinds, as stock clients do;
     /// the other keys are dropped.
     Unknown {
@@ -184,6 +190,7 @@ pub(super) mod type_names {
     pub(crate) const ERROR: &str = "error";
     pub(crate) const ACK: &str = "ack";
     pub(crate) const FRAGMENT: &str = "fragment";
+    pub(crate) const KEEPALIVE: &str = "keepalive";
 }
 
 /// The map keys, spelled as the JS client spells them.
@@ -262,6 +269,7 @@ impl Message {
             Self::Error { .. } => t::ERROR,
             Self::Ack { .. } => t::ACK,
             Self::Fragment { .. } => t::FRAGMENT,
+            Self::Keepalive => t::KEEPALIVE,
             Self::Unknown { type_name } => type_name,
         }
     }

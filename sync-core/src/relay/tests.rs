@@ -367,6 +367,7 @@ fn a_quota_refusal_stores_nothing() {
     );
 }
 
+mod keepalive;
 mod metrics;
 mod resilience;
 mod storage;

@@ -534,6 +534,27 @@ fn unknown_type_and_type_anywhere() {
     );
 }
 
+/// A keepalive from a newer peer may carry keys (a `senderId`, anything): still a keepalive.
+#[test]
+fn a_keepalive_with_extra_keys_is_a_keepalive() {
+    let bytes = build(|e| {
+        e.map(3)?
+            .str("senderId")?
+            .str("a")?
+            .str("type")?
+            .str("keepalive")?
+            .str("at")?
+            .u64(7)?;
+        Ok(())
+    });
+    assert_eq!(Message::decode(&bytes), Ok(Message::Keepalive));
+    assert_eq!(
+        Message::Keepalive.encode().len(),
+        16,
+        "a tiny frame every 20 s"
+    );
+}
+
 #[test]
 fn structural_errors() {
     assert!(matches!(Message::decode(&[]), Err(DecodeError::Cbor(_))));
