@@ -43,8 +43,9 @@ async function main() {
       show(`Cannot open the local store: ${explain(e)}`, true);
       throw e;
     }
-    // A package that serves one database to one tab at a time: this tab works from memory and
-    // syncs through the relay.
+    // Tabs of one origin share the database through the tab that holds it; when that tab does
+    // not answer (say, an older version of the app in another tab), this tab works from memory
+    // and syncs through the relay.
     client = await Tessera.open({ relay, token, storage: { type: "memory" } });
     show("Another tab holds this browser's saved copy: this tab keeps its edits in memory until they sync.");
   }
@@ -76,6 +77,8 @@ async function main() {
   offline.checked = !relay;
   offline.disabled = !relay;
   offline.addEventListener("change", () => (offline.checked ? page.goOffline() : page.goOnline()));
+  // The tabs of this browser share one connection: the switch follows the page's state.
+  page.subscribe((ev) => { if (ev.type === "status" && relay) offline.checked = page.status.sync.state === "offline"; });
   if (!relay) show("No relay in the link: this page stays on this device.");
 
   // For the console and the tests: the client, the page and the editor.

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { scratch } from "../support/browser.mjs";
-import { launchExtension, stopServiceWorker } from "../support/extension.mjs";
+import { stopServiceWorker, withExtension } from "../support/extension.mjs";
 import { cli, root, sleep, startRelay, token, until } from "../support/relay.mjs";
 
 let relay, ext, tmp, tessera, url, tok, first;
@@ -21,7 +21,7 @@ before(async () => {
   tmp = scratch();
   const dir = join(tmp.dir, "extension");
   execFileSync(join(root, "client-wasm/examples/extension/vendor.sh"), [dir], { stdio: "inherit" });
-  [relay, ext] = await Promise.all([startRelay("extension"), launchExtension(dir)]);
+  [relay, ext] = await Promise.all([startRelay("extension"), withExtension(dir)]);
   tessera = cli(join(tmp.dir, "cli"));
   url = tessera("new", "--title", "Reading list").trim();
   first = tessera("add", url, "--kind", "todo", "--text", "Designing Data-Intensive Applications").trim();

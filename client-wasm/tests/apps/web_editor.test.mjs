@@ -211,6 +211,9 @@ test("two tabs of one browser edit one page", async () => {
   await second.keyboard.press("End");
   await second.keyboard.type(", and the second");
   await until("the first tab shows the second tab's text", async () => (await first.page.locator(".blocks .text").allTextContents()).join() === "from the first tab, and the second");
+  // They share one connection: the offline switch of one is the other's.
+  await first.page.click("#offline");
+  await until("the second tab is offline too", async () => (await state(second)) === "offline" && (await second.isChecked("#offline")));
   assert.deepEqual(first.problems, []);
   await first.context.close();
 });

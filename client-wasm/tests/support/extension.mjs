@@ -1,37 +1,26 @@
-// An unpacked extension in headless Debian Chromium (the new headless mode runs extensions),
-// through playwright-core's persistent context, and a way to stop its service worker as Chrome
-// does when it is idle.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+// The apps' extension suite on top of browser.mjs's `launchExtension`: the extension's id, a
+// throwaway profile, and a way to stop its service worker as Chrome does when it is idle.
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { playwright } from "./browser.mjs";
+import { launchExtension } from "./browser.mjs";
 
-/** Launches Chromium with only the extension in `dir`; resolves to `{context, id, close()}`. */
-export async function launchExtension(dir) {
-  const executablePath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-  if (!existsSync(executablePath)) throw new Error(`no ${executablePath}: apt-get install -y chromium (make wasm-setup)`);
+/** Chromium with only the extension in `dir`, on a fresh profile; resolves to `{context, id, close()}`. */
+export async function withExtension(dir) {
   const profile = mkdtempSync(join(tmpdir(), "tessera-extension-"));
-  const { chromium } = playwright();
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    // playwright's own headless switch would pick the old mode; extensions need the new one.
-    headless: false,
-    args: ["--headless=new", `--disable-extensions-except=${dir}`, `--load-extension=${dir}`, "--no-sandbox",
-      "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  const context = await launchExtension(dir, profile);
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker", { timeout: 30000 }));
-  const id = new URL(worker.url()).host;
   return {
     context,
-    id,
+    id: new URL(worker.url()).host,
     close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); },
   };
 }
 
 /**
  * Stops the extension's service worker through the DevTools protocol (as Chrome does after 30 s
- * idle), from `page`, a page of the extension; resolves once the worker reported it stopped.
+ * idle), from `page`, a page of the browser; resolves once the worker reported it stopped.
  */
 export async function stopServiceWorker(context, page) {
   const cdp = await context.newCDPSession(page);
