@@ -1,8 +1,8 @@
 // A page as the editor needs it (`toJSON`, `apply`, `subscribe`), served by the service worker
-// through a `chrome.runtime` port. Text edits show at once: they are applied to a local copy
-// of the page's JSON, and the service worker's copy replaces it whenever no edit is waiting for
-// its answer. When the service worker stops, the port closes; the page reconnects at once
-// (which starts the worker again) and sends the edits made in between.
+// through a `chrome.runtime` port: `toJSON()` is the worker's latest copy, and an edit resolves
+// when the worker stored it (the editor shows its own edits before that). When the service
+// worker stops, the port closes; the page reconnects at once (which starts the worker again)
+// and sends the edits made in between.
 
 const err = (code, message) => Object.assign(new Error(message), { name: "TesseraError", code });
 
@@ -13,7 +13,6 @@ export class PortPage {
     this.waiting = new Map(); // seq -> {edit, resolve, reject, sent}
     this.seq = 0;
     this.json = { url: "", title: "", heads: [], blocks: [] };
-    this.latest = null;
     this.boots = [];
     this.status = { sync: { state: "connecting" }, unsaved: false, saveError: null };
     this.statusText = "starting the background client";
@@ -57,8 +56,8 @@ export class PortPage {
       if (this.boots.at(-1) !== m.boot) this.boots.push(m.boot);
       this.problem = null;
       this.local = !m.relay;
-      this.latest = m.json;
-      if (this.waiting.size === 0) this.adopt();
+      this.json = m.json;
+      this.emit({ type: "change", origin: "remote" });
       this.setStatus(m.status, m.statusText);
       this.resolveReady();
     } else if (m.type === "applied" || m.type === "failed") {
@@ -67,18 +66,11 @@ export class PortPage {
       this.waiting.delete(m.seq);
       if (m.type === "applied") w.resolve({ created: m.created });
       else w.reject(err(m.code, m.message));
-      if (this.waiting.size === 0) this.adopt();
     } else if (m.type === "error") {
       this.problem = m.message;
       this.setStatus({ sync: { state: "loadFailed", message: m.message }, unsaved: false, saveError: null }, m.message);
       this.resolveReady();
     }
-  }
-
-  adopt() {
-    if (!this.latest) return;
-    this.json = this.latest;
-    this.emit({ type: "change", origin: "remote" });
   }
 
   setStatus(status, text) {
@@ -104,32 +96,6 @@ export class PortPage {
     const done = new Promise((resolve, reject) => { w = { edit, resolve, reject, sent: false }; });
     this.waiting.set(seq, w);
     w.sent = this.send({ type: "edit", seq, edit });
-    applyLocally(this.json, edit);
-    this.emit({ type: "change", origin: "local" });
     return done;
-  }
-}
-
-/** Text, marks, kinds and the title change in the local copy at once; structure waits for the worker. */
-function applyLocally(json, e) {
-  if (e.type === "setTitle") { json.title = e.title; return; }
-  const find = (bs) => { for (const b of bs) { if (b.id === e.block) return b; const c = find(b.children); if (c) return c; } return null; };
-  const b = e.block && find(json.blocks);
-  if (!b) return;
-  const cps = Array.from(b.text);
-  if (e.type === "insertText") {
-    const n = Array.from(e.text).length;
-    b.text = [...cps.slice(0, e.pos), e.text, ...cps.slice(e.pos)].join("");
-    for (const m of b.marks) { if (m.start >= e.pos) m.start += n; if (m.end > e.pos) m.end += n; }
-  } else if (e.type === "deleteText") {
-    b.text = [...cps.slice(0, e.pos), ...cps.slice(e.pos + e.len)].join("");
-    const cut = (x) => (x <= e.pos ? x : Math.max(e.pos, x - e.len));
-    for (const m of b.marks) { m.start = cut(m.start); m.end = cut(m.end); }
-    b.marks = b.marks.filter((m) => m.end > m.start);
-  } else if (e.type === "mark") {
-    b.marks.push({ start: e.start, end: e.end, name: e.mark.name, value: e.mark.value ?? true });
-  } else if (e.type === "setKind") {
-    b.kind = e.kind.kind;
-    b.props = e.kind.kind === "heading" ? { level: e.kind.level } : e.kind.kind === "todo" ? { checked: !!e.kind.checked } : {};
   }
 }

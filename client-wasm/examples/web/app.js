@@ -35,6 +35,7 @@ async function main() {
   const token = params.get("token") || undefined;
   await init();
   let client;
+  let inMemory = false;
   try {
     // The default store (durable); edits survive a reload.
     client = await Tessera.open({ relay, token });
@@ -47,6 +48,7 @@ async function main() {
     // not answer (say, an older version of the app in another tab), this tab works from memory
     // and syncs through the relay.
     client = await Tessera.open({ relay, token, storage: { type: "memory" } });
+    inMemory = true;
     show("Another tab holds this browser's saved copy: this tab keeps its edits in memory until they sync.");
   }
   let page;
@@ -82,7 +84,7 @@ async function main() {
   if (!relay) show("No relay in the link: this page stays on this device.");
 
   // For the console and the tests: the client, the page and the editor.
-  Object.assign(window, { app: { client, page, editor } });
+  Object.assign(window, { app: { client, page, editor, inMemory } });
 }
 
 main().catch((e) => console.error(e));

@@ -206,11 +206,13 @@ test("two tabs of one browser edit one page", async () => {
   const second = await first.context.newPage();
   await second.goto(link(tok, url));
   await second.waitForFunction(() => window.app?.editor, null, { timeout: 30000 });
+  assert.equal(await second.evaluate(() => app.inMemory), false, "the second tab uses the database the first one holds");
   await until("the second tab shows the first tab's text", async () => (await second.locator(".blocks .text").allTextContents()).join() === "from the first tab");
   await second.locator(".blocks .text").click();
   await second.keyboard.press("End");
   await second.keyboard.type(", and the second");
-  await until("the first tab shows the second tab's text", async () => (await first.page.locator(".blocks .text").allTextContents()).join() === "from the first tab, and the second");
+  await until("the first tab shows the second tab's text", async () => (await first.page.locator(".blocks .text").allTextContents()).join() === "from the first tab, and the second")
+    .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify([await first.page.locator(".blocks .text").allTextContents(), await second.locator(".blocks .text").allTextContents()])}`); });
   // They share one connection: the offline switch of one is the other's.
   await first.page.click("#offline");
   await until("the second tab is offline too", async () => (await state(second)) === "offline" && (await second.isChecked("#offline")));

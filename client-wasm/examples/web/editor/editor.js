@@ -1,11 +1,13 @@
 // The page editor: renders a page's `toJSON()` as editable blocks and turns what the person
 // does into `PageEdit`s for `page.apply`. It needs only `{toJSON(), apply(edit), subscribe(cb)}`
 // of a page, so the web demo hands it a `Page` of the package and the extension's side panel a
-// stand-in that forwards edits to its service worker.
+// stand-in that forwards edits to its service worker. It reads the page through `Optimistic`,
+// which shows its own edits at once even where the page shows them only when answered.
 //
 // Typing is diffed against the page's text and applied as insertText/deleteText at positions,
 // so two people typing in one block both keep their text. Indent and outdent are moves.
 
+import { Optimistic } from "./optimistic.js";
 import { covered, diff, plen, points, renderRich, select, selectionIn, shift } from "./text.js";
 
 /** @type {[string, string, import("@tessera/client").BlockKind][]} */
@@ -49,7 +51,8 @@ export class Editor {
    * @param {{onError?: (e: unknown) => void}} options
    */
   constructor(root, page, { onError = (e) => console.error(e) } = {}) {
-    this.page = page;
+    // The editor reads its own edits at once, whether or not the page shows them yet.
+    this.page = new Optimistic(page);
     this.onError = onError;
     this.rows = new Map(); // block id -> {id, el, marker, text, sig}
     this.flat = [];
@@ -91,12 +94,12 @@ export class Editor {
       const link = e.target.closest("a[href]");
       if (link && mod(e)) window.open(link.href, "_blank", "noopener");
     });
-    this.unsubscribe = page.subscribe((ev) => { if (ev.type === "change") this.schedule(); });
+    this.unsubscribe = this.page.subscribe((ev) => { if (ev.type === "change") this.schedule(); });
     this.render();
   }
 
   /** Stops listening to the page. */
-  destroy() { this.unsubscribe(); }
+  destroy() { this.unsubscribe(); this.page.stop(); }
 
   // ---- edits ----------------------------------------------------------------------------
 
