@@ -46,7 +46,7 @@ curl -fs "$RELAY/health" >/dev/null || { echo "demo-web: the relay did not start
 C=(--data "$WORK/cli")
 DOC="$("$T" "${C[@]}" new --title "Weekend plan")"
 "$T" "${C[@]}" add "$DOC" --kind heading --level 1 --text "Saturday" >/dev/null
-"$T" "${C[@]}" add "$DOC" --kind paragraph --text "Open this page in two tabs, switch one offline, edit both, then reconnect." >/dev/null
+"$T" "${C[@]}" add "$DOC" --kind paragraph --text "Open this link in two browsers (or a private window): two devices. Switch one offline, edit both, then reconnect. Tabs of one browser share one copy." >/dev/null
 "$T" "${C[@]}" add "$DOC" --kind todo --text "Buy bread" >/dev/null
 "$T" "${C[@]}" add "$DOC" --kind todo --text "Call Sam" >/dev/null
 "$T" "${C[@]}" add "$DOC" --kind bulleted --text "Tab indents a block, Shift+Tab outdents it" >/dev/null
