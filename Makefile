@@ -45,7 +45,7 @@ help:
 	@echo "The browser apps"
 	@echo "  make demo-web      a Notion-style page editor against the relay in workerd; prints its link"
 	@echo "  make extension     make the MV3 sample (client-wasm/examples/extension) loadable unpacked"
-	@echo "  make web-screenshot   retake the editor's picture (docs/web-editor.png)"
+	@echo "  make web-screenshot   retake the pictures of the editor and the extension (docs/*.png)"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"

@@ -5,7 +5,8 @@
 #                        vendor/) so that it loads unpacked
 #   make test-web        the editor and the extension in headless Debian Chromium against the
 #                        relay in workerd, with the CLI as a third device
-#   make web-screenshot  retake the README's picture of the editor (docs/web-editor.png)
+#   make web-screenshot  retake the pictures of the editor and the extension's panel
+#                        (docs/web-editor.png, docs/extension-panel.png)
 
 .PHONY: demo-web extension test-web web-screenshot
 
@@ -27,5 +28,6 @@ web-screenshot: relay-build wasm-setup
 	WASM_DEV=1 client-wasm/build-pkg.sh
 	cargo build -p tessera-cli --bin tessera
 	mkdir -p docs
-	WEB_SCREENSHOT=$(CURDIR)/docs/web-editor.png node --test --test-name-pattern="two tabs" \
-		client-wasm/tests/apps/web_editor.test.mjs
+	WEB_SCREENSHOT=$(CURDIR)/docs/web-editor.png EXTENSION_SCREENSHOT=$(CURDIR)/docs/extension-panel.png \
+		node --experimental-websocket --test --test-concurrency=1 \
+		--test-name-pattern="two tabs edit|service worker syncs" client-wasm/tests/apps/

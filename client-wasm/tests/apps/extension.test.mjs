@@ -9,6 +9,7 @@
 // `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
@@ -94,6 +95,12 @@ test("the service worker syncs the CLI's page; panel edits reach the CLI, also a
   assert.deepEqual(json.blocks.map((b) => b.text), ["Reread: Designing Data-Intensive Applications (ch. 5)", "Local-first software, Kleppmann et al."], "nothing lost");
   assert.equal(show(), await panel.page.evaluate(() => JSON.stringify(app.page.toJSON())), "the extension and the CLI show the same page");
   assert.deepEqual(panel.problems, []);
+  // The extension README's picture (EXTENSION_SCREENSHOT=path keeps it).
+  const shot = process.env.EXTENSION_SCREENSHOT || join(tmp.dir, "extension-panel.png");
+  await panel.page.setViewportSize({ width: 420, height: 360 });
+  await panel.page.mouse.move(0, 0);
+  await panel.page.screenshot({ path: shot });
+  assert.ok(statSync(shot).size > 5000, "a screenshot with something in it");
   await panel.page.close();
 });
 
