@@ -32,7 +32,7 @@ export function serve() {
 }
 
 /** playwright-core from the project's node_modules, or from $PLAYWRIGHT_CORE_DIR. */
-export function playwright() {
+function playwright() {
   const require = createRequire(join(root, "package.json"));
   const dir = process.env.PLAYWRIGHT_CORE_DIR;
   return dir ? require(join(dir, "playwright-core")) : require("playwright-core");
