@@ -26,7 +26,7 @@ help:
 	@echo "  make test          every test (core, relay in workerd, client, interop)"
 	@echo "  make lint          cargo fmt --check and clippy -D warnings"
 	@echo "  make setup         the wasm32 target"
-	@echo "  make wasm-check    builds sync-core for wasm32-unknown-unknown"
+	@echo "  make wasm-check    builds sync-core and the browser client (with its SQLite worker) for wasm32"
 	@echo "Parts of the tests"
 	@echo "  make test-core     sync-core: unit, golden wire, decoder and the seeded simulator"
 	@echo "  make test-relay    relay unit tests, the workerd suites, JS interop"
@@ -38,9 +38,10 @@ help:
 	@echo "  make test-wasm     the browser client: Node and headless Chromium suites against the relay"
 	@echo "  make test-web      the web editor and the extension sample in headless Chromium against the relay"
 	@echo "The browser client (client-wasm)"
-	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped size"
+	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped sizes (IndexedDB, SQLite)"
 	@echo "  make wasm-pack     wasm-pkg, then npm pack it into client-wasm/pkg/"
-	@echo "  make wasm-setup    chromium, chromium-driver (apt), playwright-core and typescript (npm)"
+	@echo "  make wasm-setup    chromium, chromium-driver, clang, llvm (apt), playwright-core and typescript (npm)"
+	@echo "  make wasm-clang    clang and llvm (apt): they compile SQLite's C for the browser's SQLite worker"
 	@echo "  make lint-wasm     clippy for wasm32"
 	@echo "The browser apps"
 	@echo "  make demo-web      a Notion-style page editor against the relay in workerd; prints its link"
@@ -71,10 +72,12 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p relay-e2e $(RELAY_SUITES) -- -D warnings
 
-# sync-core must build for the browser and workerd with no platform dependencies.
-wasm-check: setup
+# sync-core must build for the browser and workerd with no platform dependencies. The browser
+# client is built with its SQLite worker, in one invocation as mk/wasm.mk does, so the test
+# and package builds reuse these dependencies.
+wasm-check: setup wasm-clang
 	cargo build -p sync-core --target wasm32-unknown-unknown
-	cargo build -p client-wasm --target wasm32-unknown-unknown
+	cargo build -p client-wasm -p client-wasm-sqlite --target wasm32-unknown-unknown
 
 # The core's unit tests, golden wire fixtures, decoder stress tests and the seeded simulator
 # (1,000 scenarios with faults; TESSERA_SIM_SCENARIOS overrides).

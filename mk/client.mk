@@ -5,10 +5,11 @@
 demo-client:
 	bash scripts/demo.sh
 
-# The client's tests: storage, CLI process and loopback transport tests, then the end-to-end
-# suite of the CLI against the relay in workerd (one relay per test, one test at a time).
+# The client's tests: the shared SQLite store (client-sqlite), storage, CLI process and loopback
+# transport tests, then the end-to-end suite of the CLI against the relay in workerd (one relay
+# per test, one test at a time).
 test-client: relay-build
-	cargo test -p client-native -p tessera-cli
+	cargo test -p client-sqlite -p client-native -p tessera-cli
 	cargo test -p client-e2e -- --test-threads=1
 
 test-client-e2e: relay-build

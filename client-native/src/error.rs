@@ -157,6 +157,17 @@ impl<T> Db<T> for std::result::Result<T, rusqlite::Error> {
     }
 }
 
+impl<T> Db<T> for std::result::Result<T, client_sqlite::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(|e| match e {
+            client_sqlite::Error::NewerSchema { found, supported } => {
+                Error::NewerSchema { found, supported }
+            }
+            client_sqlite::Error::Sqlite(e) => Error::Storage(DatabaseError(Box::new(e))),
+        })
+    }
+}
+
 fn fmt_msg(message: &str) -> String {
     if message.is_empty() {
         String::new()

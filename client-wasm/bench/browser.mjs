@@ -4,9 +4,10 @@
 //     with fsync per edit; bench/wasm-native) measured the same way through the same relay;
 //   - edit→stored with two tabs sharing one IndexedDB database: in the leading tab, and in a
 //     tab it serves (the edit goes to the leader over a BroadcastChannel, and the answer back);
-//   - cold open of a 10k-edit page: from IndexedDB after a reload (open + find + toJSON),
-//     next to the native client's cold open of the same page from SQLite (`tessera show
-//     --json`, a whole process);
+//   - cold open of a 10k-edit page after a reload (open + find + toJSON), from each durable
+//     browser store (IndexedDB; SQLite on OPFS, which includes starting its worker and loading
+//     its wasm), next to the native client's cold open of the same page from SQLite (`tessera
+//     show --json`, a whole process);
 //   - the gzipped size of the package's web build (printed by build-pkg.sh before this runs).
 // Run: make bench-wasm (builds the optimized package, the relay and the CLI first).
 import { execFileSync } from "node:child_process";
@@ -113,27 +114,34 @@ try {
     native.push(performance.now() - t);
   }
 
-  // Browser: a device that synced it into IndexedDB, reloaded, opens it cold.
-  const c = await device(browser, site);
-  await c.page.evaluate(async ({ relay, tok, large }) => {
-    const client = await Tessera.open({ relay, token: tok, storage: { type: "indexeddb", name: "cold" } });
-    await (await client.find(large)).synced();
-    await client.close();
-  }, { relay: relay.url, tok, large });
-  const wasm = [];
-  for (let i = 0; i < 5; i++) {
-    await c.page.reload();
-    await c.page.waitForFunction(() => window.tesseraReady === true);
-    wasm.push(await c.page.evaluate(async (large) => {
-      const t = performance.now();
-      const client = await Tessera.open({ storage: { type: "indexeddb", name: "cold" }, online: false });
-      const page = await client.find(large);
-      const chars = page.toJSON().blocks[0].text.length;
-      const dt = performance.now() - t;
-      if (!chars) throw new Error("empty page");
-      return dt;
-    }, large));
-  }
+  // Browser: a device that synced it into the store, reloaded, opens it cold.
+  const coldOpen = async (type) => {
+    const c = await device(browser, site);
+    await c.page.evaluate(async ({ relay, tok, large, type }) => {
+      const client = await Tessera.open({ relay, token: tok, storage: { type, name: "cold" } });
+      await (await client.find(large)).synced();
+      await client.close();
+    }, { relay: relay.url, tok, large, type });
+    const times = [];
+    for (let i = 0; i < 5; i++) {
+      await c.page.reload();
+      await c.page.waitForFunction(() => window.tesseraReady === true);
+      times.push(await c.page.evaluate(async ({ large, type }) => {
+        const t = performance.now();
+        const client = await Tessera.open({ storage: { type, name: "cold" }, online: false });
+        const page = await client.find(large);
+        const chars = page.toJSON().blocks[0].text.length;
+        const dt = performance.now() - t;
+        if (!chars) throw new Error("empty page");
+        await client.close();
+        return dt;
+      }, { large, type }));
+    }
+    await c.context.close();
+    return times;
+  };
+  const wasm = await coldOpen("indexeddb");
+  const wasmSqlite = await coldOpen("sqlite");
 
   console.log(`client-wasm bench (Chromium ${browser.version()}, relay in workerd on loopback)`);
   console.log(`  edit→visible through the relay, ${EDITS} sequential edits:`);
@@ -144,6 +152,7 @@ try {
   console.log(`    in a tab it serves (through the leader) p50 ${ms(pct(followerEdits, 50))}, p99 ${ms(pct(followerEdits, 99))}`);
   console.log(`  cold open of a ${LARGE}-edit page (median of 5):`);
   console.log(`    browser, IndexedDB (open + find + toJSON)      ${ms(pct(wasm, 50))}`);
+  console.log(`    browser, SQLite on OPFS (worker start + same)  ${ms(pct(wasmSqlite, 50))}`);
   console.log(`    native, SQLite (tessera show --json, process)  ${ms(pct(native, 50))}`);
 } finally {
   await browser.close();

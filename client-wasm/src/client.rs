@@ -96,7 +96,14 @@ impl Tessera {
         Ok(())
     }
 
-    /// The id of the local store (stable for an IndexedDB database).
+    /// Which store holds this client's pages (the default picks the best one this context
+    /// can run; a tab served by another reports the leader's).
+    #[wasm_bindgen(getter, js_name = storageType, unchecked_return_type = "StorageType")]
+    pub fn storage_type(&self) -> String {
+        crate::store::kind_of(&self.hub.storage_id()).to_owned()
+    }
+
+    /// The id of the local store (stable for a SQLite or IndexedDB database).
     #[wasm_bindgen(getter, js_name = storageId)]
     pub fn storage_id(&self) -> String {
         self.hub.storage_id()

@@ -41,8 +41,15 @@ pub enum Error {
     /// private modes); the message is the browser's.
     #[error("storage: {0}")]
     Storage(String),
-    /// Another tab or worker of this origin has this IndexedDB database open. One writer per
-    /// database: two would overwrite each other's saves.
+    /// The chosen store cannot run in this context: SQLite needs a dedicated `Worker` and OPFS
+    /// sync access handles (not in service workers, Node or insecure pages); IndexedDB is
+    /// missing in Node.
+    ///
+    /// Recovery: choose another store, or leave `storage.type` out for the best one available.
+    #[error("this store is not available here: {0}")]
+    StorageUnavailable(String),
+    /// Another tab or worker of this origin has this database open (IndexedDB or SQLite). One
+    /// writer per database: two would overwrite each other's saves.
     ///
     /// Recovery: close the client in the other context (`close()`), or open another database
     /// name; opening again succeeds once the other one closed.
@@ -139,6 +146,7 @@ impl Error {
             Self::EditRefused(_) => "edit_refused",
             Self::NotLoaded(_) => "not_loaded",
             Self::Storage(_) => "storage_failed",
+            Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StoreBusy(_) => "store_busy",
             Self::SaveFailed(_) => "save_failed",
             Self::Refused { code, .. } => code.as_str(),

@@ -16,9 +16,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::env;
 use crate::error::{Error, Result};
-use crate::options::{Options, StorageChoice};
+use crate::options::Options;
 use crate::session::Session;
-use crate::store::{IdbStore, MemoryStore, Store};
+use crate::store::Store;
 
 /// What every session of one client shares.
 #[derive(Debug)]
@@ -44,10 +44,7 @@ pub(crate) struct LocalClient {
 impl LocalClient {
     /// Opens the store the options name.
     pub(crate) async fn open(options: &Options, web_socket: Function) -> Result<Rc<Self>> {
-        let store = match &options.storage {
-            StorageChoice::Memory => Store::Memory(MemoryStore::new()),
-            StorageChoice::IndexedDb { name } => Store::IndexedDb(IdbStore::open(name).await?),
-        };
+        let store = Store::open(&options.storage).await?;
         // A fresh peer id per client: the relay tells concurrent sessions apart by it.
         let peer_id = PeerId::from(format!("tessera-web-{}", env::hex(&env::random::<8>())));
         let mut config = ClientConfig::new(peer_id, store.storage_id());

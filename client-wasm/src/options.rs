@@ -10,12 +10,58 @@ use crate::error::{Error, Result};
 const MAX_URL: usize = 2048;
 pub(crate) const MAX_TOKEN: usize = 16 * 1024;
 const MAX_NAME: usize = 256;
+const MAX_SQLITE_NAME: usize = crate::store::MAX_SQLITE_NAME;
+/// The database name when none is given.
+const DEFAULT_NAME: &str = "tessera";
 
 /// Which store to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StorageChoice {
     Memory,
-    IndexedDb { name: String },
+    IndexedDb {
+        name: String,
+    },
+    Sqlite {
+        name: String,
+        /// Chosen as the default: if the worker finds no OPFS sync access handles after all,
+        /// the database is opened in IndexedDB instead.
+        or_indexeddb: bool,
+    },
+}
+
+impl StorageChoice {
+    /// The default when no type is given: SQLite where this context can start its worker,
+    /// else IndexedDB, else (Node) memory.
+    fn best(name: String) -> Self {
+        if crate::store::sqlite_can_run() {
+            Self::Sqlite {
+                name,
+                or_indexeddb: true,
+            }
+        } else if crate::store::indexeddb_available() {
+            Self::IndexedDb { name }
+        } else {
+            Self::Memory
+        }
+    }
+
+    /// What the contexts sharing this database call it (tabs, locks); `None` for a store
+    /// only this context can see.
+    pub(crate) fn shared_key(&self) -> Option<String> {
+        match self {
+            Self::Memory => None,
+            Self::IndexedDb { name } => Some(format!("indexeddb:{name}")),
+            Self::Sqlite { name, .. } => Some(format!("sqlite:{name}")),
+        }
+    }
+
+    /// The database's name (the memory store has none).
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Memory => "memory",
+            Self::IndexedDb { name } | Self::Sqlite { name, .. } => name,
+        }
+    }
 }
 
 /// The options, checked.
@@ -46,22 +92,7 @@ impl Options {
                 )));
             }
         }
-        let storage = match get(js, "storage")? {
-            None => StorageChoice::IndexedDb {
-                name: "tessera".into(),
-            },
-            Some(s) => match string(&s, "type", 32)?.as_deref() {
-                Some("memory") => StorageChoice::Memory,
-                Some("indexeddb") => StorageChoice::IndexedDb {
-                    name: string(&s, "name", MAX_NAME)?.unwrap_or_else(|| "tessera".into()),
-                },
-                other => {
-                    return Err(Error::BadOptions(format!(
-                        "storage.type must be \"memory\" or \"indexeddb\", not {other:?}"
-                    )));
-                }
-            },
-        };
+        let storage = storage(get(js, "storage")?)?;
         let online = match get(js, "online")? {
             None => true,
             Some(v) => v
@@ -84,6 +115,40 @@ impl Options {
             keepalive,
         })
     }
+}
+
+fn storage(s: Option<JsValue>) -> Result<StorageChoice> {
+    let Some(s) = s else {
+        return Ok(StorageChoice::best(DEFAULT_NAME.into()));
+    };
+    if !s.is_object() {
+        return Err(Error::BadOptions("storage must be an object".into()));
+    }
+    let kind = string(&s, "type", 32)?;
+    // SQLite names are OPFS directories, hence the shorter bound.
+    let max = if kind.as_deref() == Some("indexeddb") {
+        MAX_NAME
+    } else {
+        MAX_SQLITE_NAME
+    };
+    let name = string(&s, "name", max)?.unwrap_or_else(|| DEFAULT_NAME.into());
+    if name.is_empty() {
+        return Err(Error::BadOptions("storage.name is empty".into()));
+    }
+    Ok(match kind.as_deref() {
+        None => StorageChoice::best(name),
+        Some("sqlite") => StorageChoice::Sqlite {
+            name,
+            or_indexeddb: false,
+        },
+        Some("indexeddb") => StorageChoice::IndexedDb { name },
+        Some("memory") => StorageChoice::Memory,
+        Some(other) => {
+            return Err(Error::BadOptions(format!(
+                "storage.type must be \"sqlite\", \"indexeddb\" or \"memory\", not {other:?}"
+            )));
+        }
+    })
 }
 
 fn get(js: &JsValue, key: &str) -> Result<Option<JsValue>> {

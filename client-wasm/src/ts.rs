@@ -15,7 +15,7 @@ export interface OpenOptions {
   token?: string;
   /** Called when the relay refuses the token; returns a fresh one. Called once per refusal streak. */
   tokenProvider?: (code: "auth_failed" | "token_expired") => string | Promise<string>;
-  /** Where pages are kept. Default: the IndexedDB database "tessera". */
+  /** Where pages are kept. Default: the database "tessera" in SQLite on OPFS (in a dedicated worker) where this context can run it, else in IndexedDB, else (Node) in memory; `Tessera.storageType` says which. */
   storage?: StorageOptions;
   /** A WebSocket constructor, for contexts without a global one (Node 20 without `--experimental-websocket`). */
   WebSocket?: new (url: string) => object;
@@ -30,8 +30,13 @@ export interface OpenOptions {
   keepalive?: boolean;
 }
 
-/** A store: `memory` (gone with the page) or `indexeddb` (durable, strict transactions). */
-export type StorageOptions = { type: "memory" } | { type: "indexeddb"; name?: string };
+/** A store: `sqlite` (SQLite on OPFS in a dedicated worker), `indexeddb` (strict transactions), both durable, or `memory` (gone with the page). Leave `type` out for the best one this context can run. */
+export type StorageOptions =
+  | { type?: "sqlite" | "indexeddb"; name?: string }
+  | { type: "memory" };
+
+/** Which store a client opened. */
+export type StorageType = "sqlite" | "indexeddb" | "memory";
 
 /** The relay's refusal codes. */
 export type RelayCode =
@@ -41,8 +46,8 @@ export type RelayCode =
 /** Every `TesseraError.code`: the relay's codes, and this client's own. */
 export type ErrorCode =
   | RelayCode | "bad_options" | "bad_url" | "bad_edit" | "edit_refused" | "not_loaded"
-  | "storage_failed" | "store_busy" | "save_failed" | "stopped" | "no_websocket" | "closed"
-  | "leader_lost" | "bad_tab_message";
+  | "storage_failed" | "storage_unavailable" | "store_busy" | "save_failed" | "stopped"
+  | "no_websocket" | "closed" | "leader_lost" | "bad_tab_message";
 
 /** What every rejected promise and thrown error of this package is. */
 export interface TesseraError extends Error {

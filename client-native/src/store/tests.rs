@@ -1,11 +1,14 @@
-//! The store against real SQLite files.
+//! The native store on real files. The schema and the ops are `client-sqlite`'s and tested
+//! there; these check the file this shell opens and how its errors surface.
 
-use sync_core::client::{ClientStorageOp, StorageReply, StoredDoc};
+use rusqlite::Connection;
+use sync_core::client::{ClientStorageOp, StorageReply};
 use sync_core::model::Page;
 use sync_core::protocol::DocumentId;
 use sync_core::testing::ClientStore;
 
 use super::*;
+use crate::error::Error;
 
 fn doc(n: u8) -> DocumentId {
     DocumentId::from_random_bytes([n; 16])
@@ -46,7 +49,7 @@ fn sqlite_passes_the_storage_conformance_suite() {
 }
 
 #[test]
-fn many_documents_share_one_file() {
+fn the_file_is_in_wal_mode_and_many_documents_share_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     {
@@ -60,8 +63,15 @@ fn many_documents_share_one_file() {
         }
     }
     let store = Store::open(&path, Durability::Normal).unwrap();
+    let mode: String = store
+        .inner
+        .connection()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
     assert_eq!(store.list_documents().unwrap().len(), 20);
     for n in 0..20 {
+        assert!(store.has_document(doc(n)).unwrap());
         let stored = store.load(doc(n)).unwrap();
         let page = Page::load(&stored.bytes, [99; 16]).unwrap();
         assert_eq!(page.title(), format!("page {n}"));
@@ -69,23 +79,22 @@ fn many_documents_share_one_file() {
 }
 
 #[test]
-fn storage_id_is_stable_and_migrations_are_recorded() {
+fn the_storage_id_is_random_per_file_and_stable() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let first = Store::open(&path, Durability::Full)
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let first = Store::open(&a, Durability::Full)
         .unwrap()
         .storage_id()
         .clone();
-    let again = Store::open(&path, Durability::Full).unwrap();
+    assert_eq!(first.as_str().len(), 32);
+    let again = Store::open(&a, Durability::Full).unwrap();
     assert_eq!(again.storage_id(), &first);
-    assert_eq!(
-        migrations::current_version(&again.conn).unwrap(),
-        SCHEMA_VERSION
-    );
+    let other = Store::open(&b, Durability::Full).unwrap();
+    assert_ne!(other.storage_id(), &first);
 }
 
 #[test]
-fn a_newer_schema_is_refused_and_left_untouched() {
+fn a_newer_schema_is_refused_with_the_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     drop(Store::open(&path, Durability::Full).unwrap());
@@ -120,25 +129,14 @@ fn a_newer_schema_is_refused_and_left_untouched() {
 }
 
 #[test]
-fn a_failed_write_changes_nothing() {
+fn an_engine_failure_is_an_opaque_storage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("t.db"), Durability::Full).unwrap();
-    // Fails the chunk insert, after the document row was written in the same transaction.
-    store
-        .conn
-        .execute_batch(
-            "CREATE TEMP TRIGGER fail BEFORE INSERT ON doc_chunks
-             BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-        )
-        .unwrap();
-    let err = store.run(&ClientStorageOp::AppendChanges {
-        doc: doc(7),
-        bytes: vec![1, 2, 3],
-    });
-    assert!(err.is_err());
-    assert_eq!(store.load(doc(7)).unwrap(), StoredDoc::default());
-    assert!(
-        store.list_documents().unwrap().is_empty(),
-        "rolled back whole"
-    );
+    let path = dir.path().join("t.db");
+    std::fs::write(
+        &path,
+        b"this is not a SQLite database, it is long enough to look",
+    )
+    .unwrap();
+    let err = Store::open(&path, Durability::Full).unwrap_err();
+    assert!(matches!(err, Error::Storage(_)), "{err:?}");
 }

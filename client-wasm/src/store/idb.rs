@@ -47,12 +47,12 @@ pub(crate) struct IdbStore {
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name` in this context's IndexedDB.
     pub(crate) async fn open(name: &str) -> Result<Self> {
-        let lock = DbLock::take(name).await?;
-        let factory: IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())
-            .ok()
-            .filter(|f| !f.is_undefined() && !f.is_null())
-            .ok_or_else(|| Error::Storage("IndexedDB is not available in this context".into()))?
+        let factory: IdbFactory = factory()
+            .ok_or_else(|| {
+                Error::StorageUnavailable("IndexedDB is not available in this context".into())
+            })?
             .unchecked_into();
+        let lock = DbLock::take(&format!("tessera-indexeddb:{name}"), name).await?;
         let req = factory
             .open_with_u32(name, SCHEMA_VERSION)
             .map_err(|e| Error::storage(&e))?;
@@ -180,6 +180,17 @@ impl IdbStore {
             })
             .collect()
     }
+}
+
+/// Whether this context has IndexedDB (Node has none).
+pub(crate) fn available() -> bool {
+    factory().is_some()
+}
+
+fn factory() -> Option<JsValue> {
+    Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .filter(|f| !f.is_undefined() && !f.is_null())
 }
 
 /// Records the document in `docs` if it is new, inside `tx`.

@@ -1,7 +1,7 @@
-//! One writer per IndexedDB database: an exclusive Web Lock (`navigator.locks`) held for as
-//! long as the store is open, so a second tab or worker of the origin cannot open the same
-//! database and overwrite the first one's saves (a snapshot deletes every earlier chunk).
-//! Contexts without Web Locks (Node) have no other tab to fear.
+//! One writer per database: an exclusive Web Lock (`navigator.locks`) held for as long as the
+//! store is open, so a second tab or worker of the origin cannot open the same database and
+//! overwrite the first one's saves (a snapshot deletes every earlier chunk). Contexts without
+//! Web Locks (Node) have no other tab to fear.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,8 +21,8 @@ pub(super) struct DbLock {
 }
 
 impl DbLock {
-    /// Takes the lock for database `name` if no other context holds it.
-    pub(super) async fn take(name: &str) -> Result<Self> {
+    /// Takes the lock `lock_name` of database `name` if no other context holds it.
+    pub(super) async fn take(lock_name: &str, name: &str) -> Result<Self> {
         let Some(locks) = web_locks() else {
             return Ok(Self {
                 release: None,
@@ -51,7 +51,7 @@ impl DbLock {
         let request: Function = Reflect::get(&locks, &"request".into())
             .map_err(|e| Error::storage(&e))?
             .unchecked_into();
-        let lock_name = JsValue::from_str(&format!("tessera-indexeddb:{name}"));
+        let lock_name = JsValue::from_str(lock_name);
         let released: Promise = request
             .call3(&locks, &lock_name, &options, &callback)
             .map_err(|e| Error::storage(&e))?

@@ -1,12 +1,13 @@
 //! A database's `BroadcastChannel`: every context of the origin that opened the database hears
 //! every message posted on it (but its own). Incoming messages are read into [`TabMessage`]s
-//! and checked here, once, before any role sees them.
+//! ([`read`]) here, once, before any role sees them.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::wire::{CallHeader, TabMessage};
+use super::read::{self, CallHeader};
+use super::wire::TabMessage;
 use crate::error::{Error, Result};
 
 /// What arrived: a message that reads and passes its bounds, or a call to refuse.
@@ -36,14 +37,11 @@ impl Channel {
             .map_err(|e| Error::storage(&e))?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let data = e.data();
-            let read = serde_wasm_bindgen::from_value::<TabMessage>(data.clone())
-                .map_err(|e| Error::BadTabMessage(e.to_string()))
-                .and_then(|m| m.check().map(|()| m));
-            match read {
+            match read::message(&data) {
                 Ok(m) => deliver(Incoming::Message(m)),
-                Err(why) => match serde_wasm_bindgen::from_value::<CallHeader>(data) {
-                    Ok(h) if h.answerable_by(&me) => deliver(Incoming::BadCall(h, why)),
-                    _ => web_sys::console::warn_1(
+                Err(why) => match read::header(&data, &me) {
+                    Some(h) => deliver(Incoming::BadCall(h, why)),
+                    None => web_sys::console::warn_1(
                         &format!("tessera: dropped a message from another tab: {why}").into(),
                     ),
                 },

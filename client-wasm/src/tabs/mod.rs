@@ -13,30 +13,32 @@
 //! to the next leader and which (an edit or a create started by a leader that died) rejects
 //! with `leader_lost`.
 //!
-//! A [`Hub`] is one context's side of this: which role it has now, and the calls of
-//! `Tessera` routed by role. A store only this context can see (memory), or a context without
-//! Web Locks (Node), has the local role for good.
+//! A [`Hub`] is one context's side of this: which role it has now (here: opening, taking over,
+//! closing), and the calls of `Tessera` routed by role ([`calls`]). A store only this context
+//! can see (memory), or a context without Web Locks (Node), has the local role for good.
 
+mod calls;
 mod channel;
 mod follower;
 mod leader;
 mod lock;
+mod read;
+mod remote_page;
 mod wire;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise};
-use sync_core::client::DocSummary;
 use sync_core::protocol::DocumentId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
-pub(crate) use follower::RemotePage;
+pub(crate) use remote_page::RemotePage;
 pub(crate) use wire::{Call, MAX_EDIT_BYTES, MAX_TITLE, Outcome};
 
 use channel::{Channel, Incoming};
-use follower::{Follower, Settled};
+use follower::Follower;
 use leader::Leader;
 use lock::LeaderLock;
 
@@ -44,7 +46,7 @@ use crate::env::{self, Timer};
 use crate::error::{Error, Result};
 use crate::handle::{Backend, PageHandle};
 use crate::local::LocalClient;
-use crate::options::{Options, StorageChoice};
+use crate::options::Options;
 use crate::session::{Notice, notice_js};
 
 /// How long a new follower waits to hear from the leader before giving up with `store_busy`
@@ -96,10 +98,7 @@ impl Hub {
     /// sharing it, or as a follower served by the leader.
     pub(crate) async fn open(options: Options) -> Result<Rc<Self>> {
         let web_socket = crate::transport::constructor(options.web_socket.clone())?;
-        let key = match &options.storage {
-            StorageChoice::IndexedDb { name } => Some(format!("indexeddb:{name}")),
-            StorageChoice::Memory => None,
-        };
+        let key = options.storage.shared_key();
         let hub = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             id: env::hex(&env::random::<8>()),
@@ -149,10 +148,8 @@ impl Hub {
                 }
                 None => {
                     hub.close().await?;
-                    let StorageChoice::IndexedDb { name } = &hub.options.borrow().storage else {
-                        unreachable!("only IndexedDB databases are shared");
-                    };
-                    Err(Error::StoreBusy(name.clone()))
+                    let name = hub.options.borrow().storage.name().to_owned();
+                    Err(Error::StoreBusy(name))
                 }
             },
         }
@@ -283,147 +280,6 @@ impl Hub {
         }
     }
 
-    /// A follower's call: `Ok(None)` means "look at the role again" (this context took over
-    /// before the call was carried out, or it is harmless to repeat).
-    pub(crate) async fn call(&self, follower: &Follower, call: Call) -> Result<Option<Outcome>> {
-        match follower.call(call).await {
-            Settled::Answered(Outcome::Failed { code, message }) => {
-                Err(Error::from_code(&code, message))
-            }
-            Settled::Answered(outcome) => Ok(Some(outcome)),
-            Settled::Lost => Err(Error::LeaderLost(
-                "re-read the page before repeating the call".into(),
-            )),
-            Settled::Again => Ok(None),
-            Settled::Refused(e) => Err(e),
-        }
-    }
-
-    /// The backend of a page once no take-over is running; a page still served remotely in a
-    /// context that now owns the store moves to its own session first.
-    pub(crate) async fn backend(
-        &self,
-        handle: &PageHandle,
-    ) -> Result<(Backend, Option<Rc<Follower>>)> {
-        let current = self.current().await;
-        let backend = handle.backend();
-        match (backend, current) {
-            (Backend::Remote(_), Ok(Current::Local(client))) => {
-                adopt(&client, handle).await;
-                Ok((handle.backend(), None))
-            }
-            (Backend::Remote(r), Ok(Current::Follower(f))) => Ok((Backend::Remote(r), Some(f))),
-            (Backend::Remote(_), Err(e)) => Err(e),
-            (other, _) => Ok((other, None)),
-        }
-    }
-
-    pub(crate) async fn create(&self, title: String) -> Result<Rc<PageHandle>> {
-        loop {
-            match self.current().await? {
-                Current::Local(client) => {
-                    let session = client.create(&title).await?;
-                    return Ok(self.handle(session.doc_id(), Backend::Local(session)));
-                }
-                Current::Follower(f) => {
-                    let call = Call::Create {
-                        title: title.clone(),
-                    };
-                    if let Some(outcome) = self.call(&f, call).await? {
-                        return self.remote_handle(&f, outcome);
-                    }
-                }
-            }
-        }
-    }
-
-    pub(crate) async fn find(&self, id: DocumentId) -> Result<Rc<PageHandle>> {
-        loop {
-            match self.current().await? {
-                Current::Local(client) => {
-                    let session = client.find(id).await?;
-                    return Ok(self.handle(id, Backend::Local(session)));
-                }
-                Current::Follower(f) => {
-                    let call = Call::Find { url: id.to_url() };
-                    if let Some(outcome) = self.call(&f, call).await? {
-                        return self.remote_handle(&f, outcome);
-                    }
-                }
-            }
-        }
-    }
-
-    pub(crate) async fn list(&self) -> Result<Vec<DocSummary>> {
-        loop {
-            match self.current().await? {
-                Current::Local(client) => return client.list().await,
-                Current::Follower(f) => match self.call(&f, Call::List).await? {
-                    Some(Outcome::Rows { rows }) => {
-                        return Ok(rows
-                            .into_iter()
-                            .map(|r| DocSummary {
-                                url: r.url,
-                                title: r.title,
-                            })
-                            .collect());
-                    }
-                    Some(other) => return Err(unexpected(&other)),
-                    None => {}
-                },
-            }
-        }
-    }
-
-    /// A new token here, and for the leader's pages when following (kept for a take-over).
-    pub(crate) fn set_token(&self, token: String) {
-        self.options.borrow_mut().token = Some(token.clone());
-        let role = match &*self.role.borrow() {
-            Role::Local { client, .. } => Some(Current::Local(client.clone())),
-            Role::Follower(f) => Some(Current::Follower(f.clone())),
-            _ => None,
-        };
-        match role {
-            Some(Current::Local(client)) => client.set_token(token),
-            Some(Current::Follower(_)) => {
-                let me = self.me.upgrade().expect("a hub in use is alive");
-                spawn_local(async move {
-                    loop {
-                        let Ok(Current::Follower(f)) = me.current().await else {
-                            // Took over meanwhile: the token is in the options it opened with.
-                            return;
-                        };
-                        match me
-                            .call(
-                                &f,
-                                Call::SetToken {
-                                    token: token.clone(),
-                                },
-                            )
-                            .await
-                        {
-                            Ok(Some(_)) => return,
-                            Ok(None) => {}
-                            Err(e) => {
-                                web_sys::console::warn_1(
-                                    &format!("tessera: the leader tab refused the token: {e}")
-                                        .into(),
-                                );
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-            // Opening: the options have it.
-            None => {}
-        }
-    }
-
-    pub(crate) fn storage_id(&self) -> String {
-        self.storage_id.borrow().clone()
-    }
-
     /// Closes this context's side: a leader answers what it is running, tells the followers,
     /// closes its pages and the store, and only then lets the lock go to the next context.
     pub(crate) async fn close(&self) -> Result<()> {
@@ -473,16 +329,6 @@ impl Hub {
         handle
     }
 
-    fn remote_handle(&self, f: &Follower, outcome: Outcome) -> Result<Rc<PageHandle>> {
-        let Outcome::Page { url, json, status } = outcome else {
-            return Err(unexpected(&outcome));
-        };
-        let doc = DocumentId::parse_url_or_id(&url)
-            .map_err(|e| Error::BadTabMessage(format!("the leader answered a bad URL: {e}")))?;
-        let page = f.page(doc, json, status);
-        Ok(self.handle(doc, Backend::Remote(page)))
-    }
-
     fn live_handles(&self) -> Vec<Rc<PageHandle>> {
         self.handles
             .borrow()
@@ -522,10 +368,6 @@ async fn adopt(client: &LocalClient, handle: &PageHandle) {
             handle.swap(Backend::Closed);
         }
     }
-}
-
-fn unexpected(outcome: &Outcome) -> Error {
-    Error::BadTabMessage(format!("the leader answered {outcome:?}"))
 }
 
 /// A promise settling after `ms`, and its timer (dropping it cancels the timer).

@@ -1,38 +1,34 @@
 //! The messages the contexts (tabs, workers) of one origin exchange over a database's
 //! `BroadcastChannel`, their bounds, and which calls may be sent again.
 //!
-//! Every message from another context is untrusted: it is read with serde into these types
-//! (an unknown `type` or `op`, a missing or mistyped field, is refused), then [`check`]ed
-//! against the bounds below. A refused call is answered with `bad_tab_message`; any other
-//! refused message is dropped with a console warning.
-//!
-//! [`check`]: TabMessage::check
+//! Every message from another context is untrusted: it is read by [`read`](super::read), which
+//! refuses an unknown `type`, `op` or `kind`, a missing or mistyped field, and anything over
+//! the bounds below. A refused call is answered with `bad_tab_message`; any other refused
+//! message is dropped with a console warning. Messages are sent as serde writes them.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sync_core::client::ClientStatus;
 use sync_core::model::Applied;
 
-use crate::error::{Error, Result};
-
 /// Longest context id (ours are 16 hex digits).
-const MAX_ID: usize = 64;
+pub(super) const MAX_ID: usize = 64;
 /// Longest document URL (`automerge:` and a base58 id: under 64).
-const MAX_URL: usize = 128;
+pub(super) const MAX_URL: usize = 128;
 /// Longest page title, as `create` accepts it.
 pub(crate) const MAX_TITLE: usize = 64 * 1024;
 /// Largest edit, as JSON, as `page.apply` accepts it.
 pub(crate) const MAX_EDIT_BYTES: usize = 8 * 1024 * 1024;
 /// Largest page JSON a leader pushes (a page far beyond any real one).
-const MAX_PAGE_JSON: usize = 64 * 1024 * 1024;
+pub(super) const MAX_PAGE_JSON: usize = 64 * 1024 * 1024;
 /// Most rows in a `list` answer.
-const MAX_ROWS: usize = 100_000;
+pub(super) const MAX_ROWS: usize = 100_000;
 /// Longest error code and message in a failed call's answer, and storage id.
-const MAX_CODE: usize = 64;
-const MAX_MESSAGE: usize = 16 * 1024;
-const MAX_STORAGE_ID: usize = 256;
+pub(super) const MAX_CODE: usize = 64;
+pub(super) const MAX_MESSAGE: usize = 16 * 1024;
+pub(super) const MAX_STORAGE_ID: usize = 256;
 
 /// One message on a database's channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -76,7 +72,7 @@ pub(crate) enum TabMessage {
 }
 
 /// What a follower asks the leader to do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub(crate) enum Call {
     Create {
@@ -104,7 +100,7 @@ pub(crate) enum Call {
 }
 
 /// How the leader answered a call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
     tag = "kind",
     rename_all = "camelCase",
@@ -135,14 +131,14 @@ pub(crate) enum Outcome {
 }
 
 /// One row of `list`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Row {
     pub(crate) url: String,
     pub(crate) title: String,
 }
 
 /// A page event a leader relays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum PageEvent {
     Local,
@@ -156,141 +152,24 @@ impl Call {
     pub(crate) fn may_resend(&self) -> bool {
         !matches!(self, Self::Create { .. } | Self::Apply { .. })
     }
-
-    fn check(&self) -> Result<()> {
-        match self {
-            Self::Create { title } => bound("title", title, MAX_TITLE),
-            Self::Find { url } | Self::Synced { url } | Self::Online { url, .. } => {
-                bound("url", url, MAX_URL)
-            }
-            Self::List => Ok(()),
-            Self::Apply { url, edit } => {
-                bound("url", url, MAX_URL)?;
-                bound("edit", edit, MAX_EDIT_BYTES)
-            }
-            Self::SetToken { token } => bound("token", token, crate::options::MAX_TOKEN),
-        }
-    }
-}
-
-impl Outcome {
-    fn check(&self) -> Result<()> {
-        match self {
-            Self::Page { url, json, .. } => {
-                bound("url", url, MAX_URL)?;
-                bound("json", json, MAX_PAGE_JSON)
-            }
-            Self::Rows { rows } => {
-                if rows.len() > MAX_ROWS {
-                    return Err(refused(format!("more than {MAX_ROWS} rows")));
-                }
-                rows.iter().try_for_each(|r| {
-                    bound("url", &r.url, MAX_URL)?;
-                    bound("title", &r.title, MAX_TITLE)
-                })
-            }
-            Self::Failed { code, message } => {
-                bound("code", code, MAX_CODE)?;
-                bound("message", message, MAX_MESSAGE)
-            }
-            Self::Applied { .. } | Self::Done | Self::Retry => Ok(()),
-        }
-    }
-}
-
-impl TabMessage {
-    /// The sender's context id.
-    pub(crate) fn from(&self) -> &str {
-        match self {
-            Self::Hello { from }
-            | Self::Leader { from, .. }
-            | Self::Resigned { from }
-            | Self::Call { from, .. }
-            | Self::Accepted { from, .. }
-            | Self::Reply { from, .. }
-            | Self::Page { from, .. } => from,
-        }
-    }
-
-    /// Checks every bound; serde already checked the shape.
-    pub(crate) fn check(&self) -> Result<()> {
-        bound("from", self.from(), MAX_ID)?;
-        match self {
-            Self::Hello { .. } | Self::Resigned { .. } => Ok(()),
-            Self::Leader { storage_id, .. } => bound("storageId", storage_id, MAX_STORAGE_ID),
-            Self::Call { to, seq, call, .. } => {
-                bound("to", to, MAX_ID)?;
-                check_seq(*seq)?;
-                call.check()
-            }
-            Self::Accepted { to, seq, .. } => {
-                bound("to", to, MAX_ID)?;
-                check_seq(*seq)
-            }
-            Self::Reply {
-                to, seq, outcome, ..
-            } => {
-                bound("to", to, MAX_ID)?;
-                check_seq(*seq)?;
-                outcome.check()
-            }
-            Self::Page { url, json, .. } => {
-                bound("url", url, MAX_URL)?;
-                bound("json", json, MAX_PAGE_JSON)
-            }
-        }
-    }
-}
-
-/// The addressing of a call that did not read as a whole: enough to refuse it with a reply.
-#[derive(Debug, Deserialize)]
-pub(crate) struct CallHeader {
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) from: String,
-    pub(crate) to: String,
-    pub(crate) seq: u64,
-}
-
-impl CallHeader {
-    /// Whether this is a call to `me` that can be answered.
-    pub(crate) fn answerable_by(&self, me: &str) -> bool {
-        self.kind == "call"
-            && self.to == me
-            && self.from.len() <= MAX_ID
-            && check_seq(self.seq).is_ok()
-    }
-}
-
-/// Sequence numbers stay exact in a JavaScript number.
-fn check_seq(seq: u64) -> Result<()> {
-    if seq > (1 << 53) {
-        return Err(refused(format!("seq {seq} is not a safe integer")));
-    }
-    Ok(())
-}
-
-fn bound(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.len() > max {
-        return Err(refused(format!("{field} is longer than {max} bytes")));
-    }
-    Ok(())
-}
-
-fn refused(why: String) -> Error {
-    Error::BadTabMessage(why)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::read;
     use super::*;
     use sync_core::client::SyncStatus;
+    use wasm_bindgen::JsValue;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn status() -> ClientStatus {
         ClientStatus {
-            sync: SyncStatus::Offline,
-            unsaved: false,
+            sync: SyncStatus::Retrying {
+                at_ms: 5,
+                code: None,
+                message: "down".into(),
+            },
+            unsaved: true,
             save_error: None,
         }
     }
@@ -304,42 +183,102 @@ mod tests {
         }
     }
 
+    fn js(m: &TabMessage) -> JsValue {
+        m.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .unwrap()
+    }
+
+    fn parse(json: &str) -> JsValue {
+        js_sys::JSON::parse(json).unwrap()
+    }
+
     #[wasm_bindgen_test]
-    fn messages_round_trip_through_javascript_values() {
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        for m in [
+    fn every_message_reads_back_as_sent() {
+        let page = Outcome::Page {
+            url: "automerge:x".into(),
+            json: "{}".into(),
+            status: status(),
+        };
+        let mut messages = vec![
             TabMessage::Hello { from: "a".into() },
-            call(Call::Apply {
+            TabMessage::Leader {
+                from: "a".into(),
+                storage_id: "s".into(),
+            },
+            TabMessage::Resigned { from: "a".into() },
+            TabMessage::Accepted {
+                from: "b".into(),
+                to: "a".into(),
+                seq: 3,
+            },
+            TabMessage::Page {
+                from: "b".into(),
                 url: "automerge:x".into(),
+                json: "{}".into(),
+                status: status(),
+                event: PageEvent::Remote,
+            },
+        ];
+        for c in [
+            Call::Create { title: "t".into() },
+            Call::Find { url: "u".into() },
+            Call::List,
+            Call::Apply {
+                url: "u".into(),
                 edit: "{}".into(),
-            }),
-            TabMessage::Reply {
+            },
+            Call::Synced { url: "u".into() },
+            Call::Online {
+                url: "u".into(),
+                online: false,
+            },
+            Call::SetToken { token: "t".into() },
+        ] {
+            messages.push(call(c));
+        }
+        for outcome in [
+            page,
+            Outcome::Rows {
+                rows: vec![Row {
+                    url: "u".into(),
+                    title: "t".into(),
+                }],
+            },
+            Outcome::Applied {
+                applied: Applied {
+                    created: Some("7f3a9c2e1b4d5a6c".parse().unwrap()),
+                },
+            },
+            Outcome::Applied {
+                applied: Applied { created: None },
+            },
+            Outcome::Done,
+            Outcome::Failed {
+                code: "edit_refused".into(),
+                message: "no".into(),
+            },
+            Outcome::Retry,
+        ] {
+            messages.push(TabMessage::Reply {
                 from: "b".into(),
                 to: "a".into(),
                 seq: 7,
-                outcome: Outcome::Page {
-                    url: "automerge:x".into(),
-                    json: "{}".into(),
-                    status: status(),
-                },
-            },
-        ] {
-            let js = m.serialize(&ser).unwrap();
-            let back: TabMessage = serde_wasm_bindgen::from_value(js).unwrap();
-            assert_eq!(back, m);
-            back.check().unwrap();
+                outcome,
+            });
+        }
+        for m in messages {
+            assert_eq!(read::message(&js(&m)).unwrap(), m);
         }
     }
 
     #[wasm_bindgen_test]
     fn bounds_refuse_oversized_fields_with_a_typed_error() {
         let big = "x".repeat(MAX_TITLE + 1);
-        let err = call(Call::Create { title: big }).check().unwrap_err();
+        let err = read::message(&js(&call(Call::Create { title: big }))).unwrap_err();
         assert_eq!(err.code(), "bad_tab_message");
-        let err = TabMessage::Hello {
+        let err = read::message(&js(&TabMessage::Hello {
             from: "x".repeat(MAX_ID + 1),
-        }
-        .check()
+        }))
         .unwrap_err();
         assert_eq!(err.code(), "bad_tab_message");
         let rows = vec![
@@ -349,14 +288,23 @@ mod tests {
             };
             MAX_ROWS + 1
         ];
-        assert!(Outcome::Rows { rows }.check().is_err());
-        let huge_seq = TabMessage::Call {
-            from: "a".into(),
-            to: "b".into(),
-            seq: u64::MAX,
-            call: Call::List,
+        let reply = TabMessage::Reply {
+            from: "b".into(),
+            to: "a".into(),
+            seq: 1,
+            outcome: Outcome::Rows { rows },
         };
-        assert!(huge_seq.check().is_err());
+        assert!(read::message(&js(&reply)).is_err());
+        for seq in ["-1", "1.5", "9007199254740993", "\"1\""] {
+            let m = parse(&format!(
+                r#"{{"type":"call","from":"a","to":"b","seq":{seq},"call":{{"op":"list"}}}}"#
+            ));
+            assert!(read::message(&m).is_err(), "seq {seq}");
+        }
+        let bad_status = parse(
+            r#"{"type":"page","from":"a","url":"u","json":"{}","event":"local","status":{"sync":{"state":"refused","code":"nope","message":""},"unsaved":false,"saveError":null}}"#,
+        );
+        assert!(read::message(&bad_status).is_err());
     }
 
     #[wasm_bindgen_test]
@@ -375,16 +323,14 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn unknown_types_and_ops_do_not_read() {
-        let js = js_sys::JSON::parse(
-            r#"{"type":"call","from":"a","to":"b","seq":1,"call":{"op":"dropTables"}}"#,
-        )
-        .unwrap();
-        assert!(serde_wasm_bindgen::from_value::<TabMessage>(js.clone()).is_err());
-        let header: CallHeader = serde_wasm_bindgen::from_value(js).unwrap();
-        assert!(header.answerable_by("b"));
-        assert!(!header.answerable_by("c"));
-        let js = js_sys::JSON::parse(r#"{"type":"shutdown","from":"a"}"#).unwrap();
-        assert!(serde_wasm_bindgen::from_value::<TabMessage>(js).is_err());
+    fn unknown_types_and_ops_do_not_read_but_a_call_can_still_be_refused() {
+        let m = parse(r#"{"type":"call","from":"a","to":"b","seq":1,"call":{"op":"dropTables"}}"#);
+        assert!(read::message(&m).is_err());
+        let header = read::header(&m, "b").expect("addressed to b");
+        assert_eq!((header.from.as_str(), header.seq), ("a", 1));
+        assert!(read::header(&m, "c").is_none(), "not addressed to c");
+        assert!(read::message(&parse(r#"{"type":"shutdown","from":"a"}"#)).is_err());
+        assert!(read::message(&parse(r#""hello""#)).is_err());
+        assert!(read::message(&parse(r#"{"type":"hello","from":7}"#)).is_err());
     }
 }

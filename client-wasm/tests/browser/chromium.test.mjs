@@ -206,6 +206,7 @@ test("the README's browser example works when pasted into a page", async () => {
   assert.equal(printed.title, "Groceries");
   assert.deepEqual(printed.blocks[0].props, { checked: true });
   assert.ok(logs.includes("log sync: inSync"), logs.join("\n"));
+  assert.ok(logs.includes("log stored in sqlite"), logs.join("\n"));
   assert.ok(!logs.some((l) => l.startsWith("error") || l.startsWith("pageerror")), logs.join("\n"));
   await context.close();
 });

@@ -2,7 +2,7 @@
 // as an app writes it, and, under @ts-expect-error, mistakes the types must reject (so the
 // check fails if any of them degrades to `any`).
 import init, { Tessera, isTesseraError } from "../../pkg/web/tessera.js";
-import type { PageEdit, PageJSON, Status, PageEvent, Applied, PageSummary, ErrorCode } from "../../pkg/web/tessera.js";
+import type { PageEdit, PageJSON, Status, PageEvent, Applied, PageSummary, ErrorCode, StorageType } from "../../pkg/web/tessera.js";
 
 export async function app(): Promise<void> {
   await init();
@@ -47,6 +47,14 @@ export async function app(): Promise<void> {
   await page.mark(id, 0, 1, { name: "link" });
   // @ts-expect-error: not a store
   await Tessera.open({ storage: { type: "floppy" } });
+  const local = await Tessera.open({ storage: { type: "sqlite", name: "app" } });
+  const best = await Tessera.open({ storage: { name: "app" } });
+  const opened: StorageType = best.storageType;
+  // @ts-expect-error: storageType is one of three stores
+  const wrong: "opfs" = local.storageType;
+  // @ts-expect-error: memory has no name
+  await Tessera.open({ storage: { type: "memory", name: "x" } });
+  void opened; void wrong;
   // @ts-expect-error: keepalive is on or off, not an interval
   await Tessera.open({ keepalive: 20000 });
   // @ts-expect-error: titles are strings

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::error::{Db, Error, Result};
+use crate::error::{Error, Result};
 
 /// The newest schema this build writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -28,13 +28,11 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
 
 /// The schema version recorded in the file; 0 for a new, empty file.
 pub(crate) fn current_version(conn: &Connection) -> Result<u32> {
-    let has_meta: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-            [],
-            |r| r.get::<_, i64>(0).map(|n| n > 0),
-        )
-        .db()?;
+    let has_meta: bool = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
     if !has_meta {
         return Ok(0);
     }
@@ -44,13 +42,12 @@ pub(crate) fn current_version(conn: &Connection) -> Result<u32> {
             [],
             |r| r.get(0),
         )
-        .optional()
-        .db()?;
+        .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// Refuses a newer file before anything is written, then brings an older one up to date.
-pub(crate) fn check_and_migrate(conn: &mut Connection) -> Result<()> {
+/// Refuses a file from a newer schema; nothing has been written to it.
+pub(crate) fn refuse_newer(conn: &Connection) -> Result<()> {
     let found = current_version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(Error::NewerSchema {
@@ -58,16 +55,22 @@ pub(crate) fn check_and_migrate(conn: &mut Connection) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
+    Ok(())
+}
+
+/// Refuses a newer file before anything is written, then brings an older one up to date.
+pub(crate) fn check_and_migrate(conn: &mut Connection) -> Result<()> {
+    refuse_newer(conn)?;
+    let found = current_version(conn)?;
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction().db()?;
-        tx.execute_batch(sql).db()?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [(from + 1).to_string()],
-        )
-        .db()?;
-        tx.commit().db()?;
+        )?;
+        tx.commit()?;
     }
     Ok(())
 }
