@@ -19,6 +19,7 @@ if [ "$OUT" != "$HERE" ]; then
 fi
 rm -rf "$OUT/vendor"
 mkdir -p "$OUT/vendor/tessera" "$OUT/vendor/editor"
-cp "$PKG/tessera.js" "$PKG/tessera.d.ts" "$PKG/tessera_bg.wasm" "$OUT/vendor/tessera/"
+# The whole web build: its module may import wasm-bindgen snippets next to it.
+cp -R "$PKG/." "$OUT/vendor/tessera/"
 cp "$HERE/../web/editor/"*.js "$HERE/../web/editor/"*.css "$OUT/vendor/editor/"
 echo "vendor.sh: the extension is ready to load unpacked from $OUT" >&2
