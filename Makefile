@@ -37,12 +37,17 @@ help:
 	@echo "  make bindings-swift    regenerate the committed Swift sources (bindings/swift/)"
 	@echo "  make bindings-screenshot   retake the desktop app's picture (bindings/examples/desktop_app.png)"
 	@echo "  make test-wasm     the browser client: Node and headless Chromium suites against the relay"
+	@echo "  make test-web      the web editor and the extension sample in headless Chromium against the relay"
 	@echo "The browser client (client-wasm)"
 	@echo "  make wasm-pkg      build the npm package client-wasm/pkg; prints its gzipped sizes (IndexedDB, SQLite)"
 	@echo "  make wasm-pack     wasm-pkg, then npm pack it into client-wasm/pkg/"
 	@echo "  make wasm-setup    chromium, chromium-driver, clang, llvm (apt), playwright-core and typescript (npm)"
 	@echo "  make wasm-clang    clang and llvm (apt): they compile SQLite's C for the browser's SQLite worker"
 	@echo "  make lint-wasm     clippy for wasm32"
+	@echo "The browser apps"
+	@echo "  make demo-web      a Notion-style page editor against the relay in workerd; prints its link"
+	@echo "  make extension     make the MV3 sample (client-wasm/examples/extension) loadable unpacked"
+	@echo "  make web-screenshot   retake the pictures of the editor and the extension (docs/*.png)"
 	@echo "The relay"
 	@echo "  make relay PORT=8787 STATE=.wrangler/state   serve the relay locally (wrangler dev)"
 	@echo "  make relay-build   build the Worker into build/"
@@ -89,7 +94,7 @@ demo-core:
 
 include mk/*.mk
 
-test: test-core test-relay test-client test-wasm
+test: test-core test-relay test-client test-wasm test-web
 
 bench: bench-core bench-relay bench-client bench-wasm
 
