@@ -113,7 +113,8 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Table> {
     .context("P6 against the Tessera relay")?;
     table.extend(p6_rows(&p6, load.p6_readers));
     // The same clients and load through the automerge-repo server, for context.
-    let theirs = p6_fanout::run(
+    // Context only: a failure here is a row, not the end of the run.
+    match p6_fanout::run(
         &scratch,
         NODE,
         &node.http_url(),
@@ -123,8 +124,13 @@ pub(crate) async fn run(quick: bool) -> anyhow::Result<Table> {
         load.p6_seconds,
     )
     .await
-    .context("P6 against the automerge-repo Node server")?;
-    table.extend(p6_context_rows(&theirs, load.p6_readers));
+    {
+        Ok(theirs) => table.extend(p6_context_rows(&theirs, load.p6_readers)),
+        Err(e) => table.extend(vec![Row::new(
+            format!("P6 {} readers, {NODE}", load.p6_readers),
+            format!("failed: {e:#}"),
+        )]),
+    }
     table.note(format!(
         "P1b and fan-out: unmodified automerge-repo 2.5.6 JS clients in one Node process \
          (bench/client/js-load.mjs); the burst's edits are separate changes made back to back, \

@@ -120,7 +120,7 @@ async fn wait_for_edit(
 
 /// Connects B and waits until A's block is there. A server without the document yet (A's
 /// upload still in flight) answers "unavailable"; B then asks again.
-async fn fetch_until_visible(
+pub(crate) async fn fetch_until_visible(
     doc_b: &Document,
     block: &BlockId,
     target: &SyncTarget,

@@ -16,6 +16,7 @@ use client_native::{BlockId, Client, DocEvent, Document, Durability, SyncTarget}
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
+use crate::p1_tessera::fetch_until_visible;
 use crate::page;
 use crate::peers::Scratch;
 use crate::report::Latencies;
@@ -53,24 +54,19 @@ pub(crate) async fn run(
     let writer_client = Client::open_with(&scratch.dir(&format!("{tag}-w"))?, Durability::Normal)?;
     let (writer, block) = page::with_empty_paragraph(&writer_client, "p6").await?;
     writer.go_online(target.clone()).await?;
-    writer
-        .sync_until_in_sync(Duration::from_secs(30))
-        .await
-        .context("the writer's upload")?;
 
     let mut clients = Vec::with_capacity(readers);
     let mut docs = Vec::with_capacity(readers);
     for r in 0..readers {
         let client = Client::open_with(&scratch.dir(&format!("{tag}-r{r}"))?, Durability::Normal)?;
         let doc = client.find(&writer.url()).await?;
-        doc.go_online(target.clone()).await?;
-        clients.push(client);
-        docs.push(doc);
-    }
-    for doc in &docs {
-        wait_for_len(doc, &block, 0)
+        // The server may not hold the writer's page yet (its upload is in flight): a reader
+        // told "unavailable" asks again.
+        fetch_until_visible(&doc, &block, &target)
             .await
             .context("a reader's first sync")?;
+        clients.push(client);
+        docs.push(doc);
     }
 
     // One writer at 20 edits/s.
