@@ -142,7 +142,7 @@ pub(crate) async fn fetch_until_visible(
 }
 
 /// The length of the block's text at a device, or an error if the block is not there.
-async fn text_len(doc: &Document, block: &BlockId) -> anyhow::Result<usize> {
+pub(crate) async fn text_len(doc: &Document, block: &BlockId) -> anyhow::Result<usize> {
     let view = doc.view().await?;
     let id = block.to_string();
     view.blocks

@@ -16,7 +16,7 @@ use client_native::{BlockId, Client, DocEvent, Document, Durability, SyncTarget}
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
-use crate::p1_tessera::fetch_until_visible;
+use crate::p1_tessera::{fetch_until_visible, text_len};
 use crate::page;
 use crate::peers::Scratch;
 use crate::report::Latencies;
@@ -180,14 +180,4 @@ async fn wait_for_len(doc: &Document, block: &BlockId, len: usize) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     bail!("the block never reached {len} characters")
-}
-
-async fn text_len(doc: &Document, block: &BlockId) -> anyhow::Result<usize> {
-    let view = doc.view().await?;
-    let id = block.to_string();
-    view.blocks
-        .iter()
-        .find(|b| b.id == id)
-        .map(|b| b.text.chars().count())
-        .context("block not there yet")
 }

@@ -100,6 +100,20 @@ pub fn sync_message(doc: DocumentId, sender: &str, data: Vec<u8>) -> Message {
     }
 }
 
+/// A relay in workerd with the dev routes on, and a fresh document on it with an enterprise-plan
+/// writer's token (tenant `t1`): the paper history is over the free plan's quotas.
+pub fn relay_with_doc(name: &str) -> (Relay, DocumentId, String) {
+    let relay = Relay::start(name, &["TESSERA_DEV_FAULTS=1"]);
+    let doc = crate::new_doc();
+    let token = crate::TokenSpec {
+        plan: Some("enterprise".into()),
+        ..crate::TokenSpec::writer()
+    }
+    .mint();
+    let url = relay.doc_url(&doc.to_string(), &token);
+    (relay, doc, url)
+}
+
 /// The room's wasm linear memory (it only grows, so it is the room's peak) and the dev
 /// route's whole report. Needs the relay started with `TESSERA_DEV_FAULTS=1`.
 pub fn wasm_memory(relay: &Relay, doc: DocumentId, tenant: &str) -> (u64, serde_json::Value) {

@@ -8,9 +8,7 @@ use std::time::Instant;
 
 use automerge::{ROOT, ReadDoc};
 use relay_e2e::paper::{self, History};
-use relay_e2e::{Relay, TokenSpec, new_doc};
 
-const DEV: &str = "TESSERA_DEV_FAULTS=1";
 const MIB: u64 = 1024 * 1024;
 
 #[tokio::test(flavor = "current_thread")]
@@ -24,14 +22,7 @@ async fn the_paper_history_syncs_to_a_fresh_device_within_64_mib() {
         history.bytes() as f64 / MIB as f64,
         t.elapsed().as_secs_f64()
     );
-    let mut relay = Relay::start("graph-big", &[DEV]);
-    let doc = new_doc();
-    let token = TokenSpec {
-        plan: Some("enterprise".into()),
-        ..TokenSpec::writer()
-    }
-    .mint();
-    let url = relay.doc_url(&doc.to_string(), &token);
+    let (mut relay, doc, url) = paper::relay_with_doc("graph-big");
 
     let t = Instant::now();
     let trace = std::env::var("GRAPH_TRACE_MEMORY").is_ok();

@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
+use relay_e2e::RawPeer;
 use relay_e2e::paper::{self, History};
-use relay_e2e::{RawPeer, Relay, TokenSpec, new_doc};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -34,14 +34,7 @@ async fn main() {
     let load_time = t.elapsed();
     drop(loaded);
 
-    let mut relay = Relay::start("graph-bench", &["TESSERA_DEV_FAULTS=1"]);
-    let doc = new_doc();
-    let token = TokenSpec {
-        plan: Some("enterprise".into()),
-        ..TokenSpec::writer()
-    }
-    .mint();
-    let url = relay.doc_url(&doc.to_string(), &token);
+    let (mut relay, doc, url) = paper::relay_with_doc("graph-bench");
     paper::upload(&url, doc, &history, |_| {}).await;
     let (upload_memory, _) = paper::wasm_memory(&relay, doc, "t1");
 
