@@ -8,23 +8,14 @@
 // Run: node --test client-wasm/tests/browser/ (after `make relay-build`,
 // `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { device, launch, open, scratch, serve } from "../support/browser.mjs";
+import { device, open, suiteWithBrowser } from "../support/browser.mjs";
 import { example } from "../support/readme.mjs";
-import { cli, startRelay, token, until } from "../support/relay.mjs";
+import { cli, token, until } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
-before(async () => {
-  [relay, site, browser] = await Promise.all([startRelay("wasm-browser"), serve(), launch()]);
-  tmp = scratch();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  relay?.stop();
-  tmp?.remove();
-});
+suiteWithBrowser("wasm-browser", (s) => ({ relay, site, browser, tmp } = s));
 
 test("IndexedDB keeps pages across reopening, a reload and a killed tab", async () => {
   const { context, page } = await device(browser, site);

@@ -6,25 +6,16 @@
 // Run: node --experimental-websocket --test client-wasm/tests/browser/keepalive.test.mjs
 // (after `make relay-build`, `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli`).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import * as Automerge from "@automerge/automerge";
 import { cbor } from "@automerge/automerge-repo";
 
-import { device, launch, scratch, serve } from "../support/browser.mjs";
-import { cli, sleep, startRelay, token, until } from "../support/relay.mjs";
+import { device, suiteWithBrowser } from "../support/browser.mjs";
+import { cli, sleep, token, until } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
-before(async () => {
-  [relay, site, browser] = await Promise.all([startRelay("wasm-keepalive"), serve(), launch()]);
-  tmp = scratch();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  relay?.stop();
-  tmp?.remove();
-});
+suiteWithBrowser("wasm-keepalive", (s) => ({ relay, site, browser, tmp } = s));
 
 /** A stock-protocol peer syncing the document through the relay (so the relay would relay
  * ephemeral messages to it), recording every message it gets. */

@@ -8,25 +8,16 @@
 // Run: node --test client-wasm/tests/browser/sqlite.test.mjs (after `make relay-build`,
 // `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli --bin tessera`).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
-import { device, launch, open, scratch, serve } from "../support/browser.mjs";
-import { cli, root, startRelay, token } from "../support/relay.mjs";
+import { device, open, suiteWithBrowser } from "../support/browser.mjs";
+import { cli, root, token } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
-before(async () => {
-  [relay, site, browser] = await Promise.all([startRelay("wasm-sqlite"), serve(), launch()]);
-  tmp = scratch();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  relay?.stop();
-  tmp?.remove();
-});
+suiteWithBrowser("wasm-sqlite", (s) => ({ relay, site, browser, tmp } = s));
 
 /** The package's SQLite worker script, as served (wasm-bindgen names its directory by a hash). */
 function workerScript() {

@@ -9,22 +9,13 @@
 // Run: node --experimental-websocket --test client-wasm/tests/browser/tabs.test.mjs
 // (after `make relay-build`, `client-wasm/build-pkg.sh` and `cargo build -p tessera-cli`).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { launch, open, scratch, serve } from "../support/browser.mjs";
-import { cli, startRelay, token, until } from "../support/relay.mjs";
+import { open, suiteWithBrowser } from "../support/browser.mjs";
+import { cli, token, until } from "../support/relay.mjs";
 
 let relay, site, browser, tmp;
-before(async () => {
-  [relay, site, browser] = await Promise.all([startRelay("wasm-tabs"), serve(), launch()]);
-  tmp = scratch();
-});
-after(async () => {
-  await browser?.close();
-  await site?.close();
-  relay?.stop();
-  tmp?.remove();
-});
+suiteWithBrowser("wasm-tabs", (s) => ({ relay, site, browser, tmp } = s));
 
 /** Opens the database in `tab` as `window.client`, with its page `url` (or a new one) as `window.p`. */
 const openIn = (tab, { name, url, relay, token }) => tab.evaluate(async ({ name, url, relay, token }) => {

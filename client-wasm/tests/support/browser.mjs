@@ -6,7 +6,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 
-import { root } from "./relay.mjs";
+import { after, before } from "node:test";
+
+import { root, startRelay } from "./relay.mjs";
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".md": "text/plain" };
 
@@ -88,3 +90,20 @@ export const scratch = () => {
   const dir = mkdtempSync(join(tmpdir(), "tessera-wasm-browser-"));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 };
+
+/** A suite file's relay (in workerd, named `name`), static site, browser and scratch directory:
+ *  started before its tests, stopped after them; `got` receives them once they run. */
+export function suiteWithBrowser(name, got) {
+  let s = {};
+  before(async () => {
+    const [relay, site, browser] = await Promise.all([startRelay(name), serve(), launch()]);
+    s = { relay, site, browser, tmp: scratch() };
+    got(s);
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.site?.close();
+    s.relay?.stop();
+    s.tmp?.remove();
+  });
+}
