@@ -14,6 +14,7 @@
 //!   save's size and `Automerge::load` of it.
 
 mod reconnect;
+mod storage;
 
 use alloc_counter as alloc;
 
@@ -26,10 +27,9 @@ use automerge::{AutoCommit, Change, ReadDoc, transaction::Transactable};
 use sync_core::io::ConnId;
 use sync_core::protocol::DocumentId;
 use sync_core::protocol::{Message, PeerId};
-use sync_core::relay::{
-    PeerAccess, PlanLimits, RelayRoom, RoomConfig, RoomInput, RoomOutput, StorageOp, StoredRoom,
-    StoredRow,
-};
+use sync_core::relay::{PeerAccess, PlanLimits, RelayRoom, RoomConfig, RoomInput, RoomOutput};
+
+use storage::BenchStorage;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -88,14 +88,12 @@ fn main() {
     let all: Vec<Vec<u8>> = doc_changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
     let t = Instant::now();
     let (mut writer, _) = RelayRoom::new(RoomConfig::default(), doc_id);
-    writer.handle(0, RoomInput::Loaded(StoredRoom::default()));
-    let rows = feed(&mut writer, &all, &doc_heads_after);
+    writer.handle(0, RoomInput::Loaded(Default::default()));
+    let mut storage = BenchStorage::default();
+    feed(&mut writer, &mut storage, &all, &doc_heads_after);
     let whole = t.elapsed();
     drop(writer);
-    let stored = StoredRoom {
-        log: rows,
-        ..StoredRoom::default()
-    };
+    let stored = storage.stored();
 
     // P3: cold start from the rows and their index.
     let before = alloc::current();
@@ -123,6 +121,7 @@ fn main() {
     let t = Instant::now();
     feed(
         &mut room,
+        &mut storage,
         &batch_chunks,
         &[last[0]; 1].repeat(batch_chunks.len()),
     );
@@ -149,18 +148,39 @@ fn main() {
     // with the state that session persisted.
     let (mut room, _) = RelayRoom::new(RoomConfig::default(), doc_id);
     room.handle(0, RoomInput::Loaded(stored.clone()));
-    let first = reconnect::session(&mut room, ConnId(1), doc_id, &snapshot, Default::default());
+    let first = reconnect::session(
+        &mut room,
+        &mut storage,
+        ConnId(1),
+        doc_id,
+        &snapshot,
+        Default::default(),
+    );
     assert!(
         !first.saved_sync.is_empty(),
         "the client persisted no sync state"
     );
     let t = Instant::now();
-    let again = reconnect::session(&mut room, ConnId(2), doc_id, &snapshot, first.saved_sync);
+    let again = reconnect::session(
+        &mut room,
+        &mut storage,
+        ConnId(2),
+        doc_id,
+        &snapshot,
+        first.saved_sync,
+    );
     let reconnect_time = t.elapsed();
 
     // P5: a new device (nothing stored) syncs the whole document.
     let t = Instant::now();
-    let fresh = reconnect::session(&mut room, ConnId(3), doc_id, &[], Default::default());
+    let fresh = reconnect::session(
+        &mut room,
+        &mut storage,
+        ConnId(3),
+        doc_id,
+        &[],
+        Default::default(),
+    );
     let first_sync = t.elapsed();
     drop(room);
 
@@ -216,13 +236,14 @@ fn main() {
 }
 
 /// Feeds `changes` to `room` as one peer's sync messages of at most ~900 KB (the heads after
-/// change `i` are `heads[i]`), granting quota and completing every storage task; the rows
-/// written, as storage would give them back.
+/// change `i` are `heads[i]`), granting quota and carrying out every storage task in
+/// `storage`.
 fn feed(
     room: &mut RelayRoom,
+    storage: &mut BenchStorage,
     changes: &[Vec<u8>],
     heads: &[automerge::ChangeHash],
-) -> Vec<StoredRow> {
+) {
     let conn = ConnId(77);
     let access = PeerAccess {
         subject: "bench".into(),
@@ -237,7 +258,6 @@ fn feed(
             ..PlanLimits::default()
         },
     };
-    let mut rows = Vec::new();
     let mut queue: std::collections::VecDeque<RoomInput> = std::collections::VecDeque::from([
         RoomInput::Connected { conn, access },
         RoomInput::Frame {
@@ -255,22 +275,7 @@ fn feed(
         while let Some(input) = queue.pop_front() {
             for out in room.handle(0, input) {
                 match out {
-                    RoomOutput::Storage { task, op } => {
-                        if let StorageOp::AppendLog {
-                            seq, bytes, index, ..
-                        } = op
-                        {
-                            rows.push(StoredRow {
-                                seq,
-                                bytes,
-                                index: Some(index),
-                            });
-                        }
-                        queue.push_back(RoomInput::StorageDone {
-                            task,
-                            outcome: Ok(()),
-                        });
-                    }
+                    RoomOutput::Storage { task, op } => queue.push_back(storage.run(task, op)),
                     RoomOutput::ReserveQuota { bytes, .. } => {
                         queue.push_back(RoomInput::Quota(Ok(bytes)));
                     }
@@ -282,7 +287,7 @@ fn feed(
             }
         }
         if at == changes.len() {
-            return rows;
+            return;
         }
         let mut end = at;
         let mut size = 0;

@@ -1,7 +1,7 @@
 //! (c) Frame bytes of a reconnect: the client's `DocSync` and the relay's `RelayRoom` wired
 //! together in memory, every frame counted both ways until nothing more is sent.
 //!
-//! Storage on both sides succeeds at once and quota is always granted: only the wire is
+//! Storage on both sides succeeds at once (the relay's in `BenchStorage`) and quota is always granted: only the wire is
 //! measured. Sizes are WebSocket payloads (frame headers, 2–10 bytes each, are left out).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -12,6 +12,8 @@ use sync_core::client::{
 use sync_core::io::ConnId;
 use sync_core::protocol::{DocumentId, PeerId, StorageId};
 use sync_core::relay::{PeerAccess, RelayRoom, RoomInput, RoomOutput};
+
+use crate::storage::BenchStorage;
 
 const NOW: u64 = 1_000_000;
 
@@ -45,6 +47,7 @@ pub(crate) struct Session {
 /// `room`, runs until both sides fall silent, and asserts the client ends in sync.
 pub(crate) fn session(
     room: &mut RelayRoom,
+    storage: &mut BenchStorage,
     conn: ConnId,
     doc_id: DocumentId,
     doc_bytes: &[u8],
@@ -111,10 +114,7 @@ pub(crate) fn session(
                         wire.down.1 += bytes.len();
                         to_client.push_back(ClientInput::Frame(bytes));
                     }
-                    RoomOutput::Storage { task, .. } => to_room.push_back(RoomInput::StorageDone {
-                        task,
-                        outcome: Ok(()),
-                    }),
+                    RoomOutput::Storage { task, op } => to_room.push_back(storage.run(task, op)),
                     RoomOutput::ReserveQuota { bytes, .. } => {
                         to_room.push_back(RoomInput::Quota(Ok(bytes)));
                     }

@@ -198,10 +198,28 @@ impl DocRoom {
         if let Err(not_yet) = self.ready_room().await? {
             return Ok(not_yet);
         }
-        let (etag, bytes) = {
-            let inner = self.inner.borrow();
-            let room = inner.room.as_ref().expect("ready");
+        let document = || {
+            let mut inner = self.inner.borrow_mut();
+            let room = inner.room.as_mut().expect("ready");
             (room.snapshot_etag(), room.document())
+        };
+        let (etag, bytes) = match document() {
+            (etag, Ok(bytes)) => (etag, bytes),
+            (_, Err(seqs)) => {
+                // Rows the room keeps only in storage: read here and handed over, then used
+                // before the next input can evict them.
+                let rows = self.read_rows(&seqs)?;
+                let outs = self.handle(RoomInput::RowsRead {
+                    task: None,
+                    outcome: Ok(rows),
+                });
+                let (etag, bytes) = document();
+                self.drive(outs).await;
+                let bytes = bytes.map_err(|missing| {
+                    Error::Runtime(format!("log rows {missing:?} could not be read"))
+                })?;
+                (etag, bytes)
+            }
         };
         let headers = Headers::new();
         headers.set("etag", &etag)?;
@@ -283,17 +301,22 @@ impl DocRoom {
                 Some(RoomInput::Disconnected { conn })
             }
             RoomOutput::Attach { conn, attachment } => self.attach(conn, attachment),
-            RoomOutput::Storage { task, op } => Some(if op == StorageOp::Load {
-                match self.load().await {
+            RoomOutput::Storage { task, op } => Some(match op {
+                StorageOp::Load => match self.load().await {
                     Ok(stored) => RoomInput::Loaded(stored),
                     Err(e) => RoomInput::StorageDone {
                         task,
                         outcome: Err(format!("load: {e}")),
                     },
+                },
+                StorageOp::ReadRows { seqs } => RoomInput::RowsRead {
+                    task: Some(task),
+                    outcome: self.read_rows(&seqs).map_err(|e| format!("read rows: {e}")),
+                },
+                op => {
+                    let outcome = self.run(op).await.map_err(|e| e.to_string());
+                    RoomInput::StorageDone { task, outcome }
                 }
-            } else {
-                let outcome = self.run(op).await.map_err(|e| e.to_string());
-                RoomInput::StorageDone { task, outcome }
             }),
             RoomOutput::SetTimer { at_ms } => {
                 let date = worker::Date::from(worker::DateInit::Millis(at_ms));

@@ -67,24 +67,30 @@ impl DocRoom {
             }),
             _ => None,
         };
-        // Every row: the log is the source of truth, the snapshot only a cache.
-        let cursor = self
-            .state
-            .storage()
-            .sql()
-            .exec("SELECT seq, bytes, idx FROM log ORDER BY seq", None)?;
+        // Every row: the log is the source of truth, the snapshot only a cache. A row with an
+        // index is read without its change bytes (the room asks for them with `ReadRows` when
+        // a peer needs them), so a cold start reads the index alone.
+        let cursor = self.state.storage().sql().exec(
+            "SELECT seq, LENGTH(bytes), idx, CASE WHEN idx IS NULL THEN bytes END FROM log ORDER BY seq",
+            None,
+        )?;
         let mut log = Vec::new();
         for row in cursor.raw() {
             let mut row = row?.into_iter();
-            if let (Some(SqlStorageValue::Integer(seq)), Some(SqlStorageValue::Blob(bytes))) =
+            if let (Some(SqlStorageValue::Integer(seq)), Some(SqlStorageValue::Integer(len))) =
                 (row.next(), row.next())
             {
                 let index = match row.next() {
                     Some(SqlStorageValue::Blob(index)) => Some(index),
                     _ => None,
                 };
+                let bytes = match row.next() {
+                    Some(SqlStorageValue::Blob(bytes)) => Some(bytes),
+                    _ => None,
+                };
                 log.push(StoredRow {
                     seq: seq as u64,
+                    len: len as u64,
                     bytes,
                     index,
                 });
@@ -100,6 +106,27 @@ impl DocRoom {
             deleted: false,
             ledger,
         })
+    }
+
+    /// The change bytes of log rows `seqs` (rows that no longer exist are left out).
+    pub(super) fn read_rows(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
+        if self.fault(Fault::Load) {
+            return Err(Self::injected("read rows"));
+        }
+        let sql = self.state.storage().sql();
+        let mut rows = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let cursor = sql.exec(
+                "SELECT bytes FROM log WHERE seq = ?",
+                vec![SqlStorageValue::Integer(*seq as i64)],
+            )?;
+            for row in cursor.raw() {
+                if let Some(SqlStorageValue::Blob(bytes)) = row?.into_iter().next() {
+                    rows.push((*seq, bytes));
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// The snapshot's bytes, from its key (or where it was kept before keys had the tenant).
@@ -124,6 +151,7 @@ impl DocRoom {
         let sql = self.state.storage().sql();
         match op {
             StorageOp::Load => unreachable!("Load is answered with Loaded"),
+            StorageOp::ReadRows { .. } => unreachable!("ReadRows is answered with RowsRead"),
             StorageOp::AppendLog {
                 seq,
                 bytes,

@@ -71,6 +71,11 @@ pub struct RoomConfig {
     /// 0.12), and the refresh must fit in the isolate next to the room. Larger documents first
     /// sync from their changes.
     pub snapshot_max_changes: usize,
+    /// Stored rows' change bytes kept in memory, least recently used evicted first. The rest
+    /// stay in storage and are read back when a peer needs them, so a room's memory does not
+    /// grow with its document's bytes (the paper history's 27 MiB of changes would not fit
+    /// next to its index in the 64 MiB the room keeps to).
+    pub max_resident_row_bytes: usize,
     /// A peer's sync state is written to its socket's attachment at most this often. The
     /// attachment only matters after hibernation, and a stale one is safe (the room then
     /// believes the peer has less than it has, and the next round's bloom filter sorts it
@@ -114,6 +119,7 @@ impl Default for RoomConfig {
             // About 1 KB each materialized: the refresh stays near 10 MiB, inside the 64 MiB
             // the room keeps to.
             snapshot_max_changes: 8_000,
+            max_resident_row_bytes: 8 * 1024 * 1024,
             attach_sync_every_ms: 2_000,
             reply_hold_ms: 1_000,
         }

@@ -37,8 +37,12 @@ pub struct StoredSnapshot {
 pub struct StoredRow {
     /// Sequence number.
     pub seq: u64,
-    /// The change bytes.
-    pub bytes: Vec<u8>,
+    /// The length of its change bytes.
+    pub len: u64,
+    /// The change bytes, or `None` if the shell left them in storage: a row with an index
+    /// needs none at load (the room asks for them with [`StorageOp::ReadRows`] when a peer
+    /// needs its changes). A row without an index must come with its bytes.
+    pub bytes: Option<Vec<u8>>,
     /// The row's index (hash, deps, actor, seq of each change), written with it. `None` for
     /// rows written before the relay kept an index: those are parsed at load instead.
     pub index: Option<Vec<u8>>,
@@ -76,7 +80,8 @@ pub struct StoredRoom {
 /// [`RoomInput::StorageDone`] with its task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageOp {
-    /// Read the snapshot, the log, and the tombstone; answer with [`RoomInput::Loaded`].
+    /// Read the snapshot, the log, and the tombstone; answer with [`RoomInput::Loaded`]. The
+    /// bytes of rows with an index may stay in storage (see [`StoredRow::bytes`]).
     Load,
     /// Append one log row (concatenated change chunks and their index), together under
     /// `max_row_bytes`.
@@ -89,6 +94,12 @@ pub enum StorageOp {
         index: Vec<u8>,
         /// The room's ledger after this row, written atomically with it.
         ledger: RoomLedger,
+    },
+    /// Read these log rows' change bytes; answer with [`RoomInput::RowsRead`]. A row that no
+    /// longer exists is left out of the answer.
+    ReadRows {
+        /// Their sequence numbers.
+        seqs: Vec<u64>,
     },
     /// Store the room's ledger on its own (unused budget is about to be given back).
     PutLedger(RoomLedger),
@@ -151,6 +162,14 @@ pub enum RoomInput {
     Disconnected {
         /// The connection.
         conn: ConnId,
+    },
+    /// The answer to [`StorageOp::ReadRows`]: (seq, change bytes) of each row read. With no
+    /// task: rows the shell read on its own, for [`RelayRoom::document`](super::RelayRoom::document).
+    RowsRead {
+        /// The task, if the room asked for these rows.
+        task: Option<TaskId>,
+        /// The rows, or a description of why the read failed (the room asks again later).
+        outcome: Result<Vec<(u64, Vec<u8>)>, String>,
     },
     /// A storage task finished.
     StorageDone {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::RoomConfig;
-use super::graph::PeerSync;
+use super::graph::{Outgoing, PeerSync};
 use super::io::PeerAccess;
 use super::rate::{FrameRates, TokenBucket};
 use crate::protocol::{PeerId, Reassembler};
@@ -41,6 +41,9 @@ pub(crate) struct Peer {
     /// When the attachment was last written, and whether the sync state changed since.
     pub(crate) attached_at: Option<u64>,
     pub(crate) attach_due: bool,
+    /// A message decided for this peer whose changes are being read back from storage: it
+    /// goes out (before anything newer) once they are in memory.
+    pub(crate) unsent: Option<Outgoing>,
 }
 
 /// The bounded state of what a connection sends.
@@ -88,6 +91,7 @@ impl Peer {
             next_fragment_id: 0,
             attached_at: None,
             attach_due: false,
+            unsent: None,
         }
     }
 

@@ -40,8 +40,9 @@ pub(crate) struct WriteBatch {
     pub(crate) task: TaskId,
     pub(crate) seq: u64,
     pub(crate) chunks: Vec<PendingChunk>,
-    /// The row's change bytes (what the quota counts; the index is the relay's overhead).
-    pub(crate) row_bytes: u64,
+    /// The row's change bytes (what the quota counts; the index is the relay's overhead),
+    /// kept so the graph serves them from memory once the row is durable.
+    pub(crate) row: Vec<u8>,
 }
 
 /// What the room knows of its stored log and snapshot.
@@ -63,11 +64,7 @@ pub(crate) struct LogState {
 impl LogState {
     pub(crate) fn from_stored(stored: &StoredRoom) -> Self {
         let through = stored.snapshot.as_ref().map_or(0, |s| s.log_through);
-        let rows: BTreeMap<u64, u64> = stored
-            .log
-            .iter()
-            .map(|r| (r.seq, r.bytes.len() as u64))
-            .collect();
+        let rows: BTreeMap<u64, u64> = stored.log.iter().map(|r| (r.seq, r.len)).collect();
         Self {
             // Sequence numbers never go back, even when (in rooms stored before the change
             // graph) every row was trimmed.
@@ -160,6 +157,11 @@ impl Compaction {
     /// The document is over the refresh budget: no refresh until the next write re-plans.
     pub(crate) fn skip(&mut self) {
         self.due_at = None;
+    }
+
+    /// Whether a snapshot is being written.
+    pub(crate) fn is_writing(&self) -> bool {
+        self.running.is_some()
     }
 
     pub(crate) fn due_at(&self) -> Option<Millis> {

@@ -287,10 +287,14 @@ impl Sim {
             h.sort();
             h
         };
+        let description = self.describe();
         let mut jsons = Vec::new();
         for c in &mut self.clients {
             let heads = c.device.sync.heads();
-            assert_eq!(heads, relay_heads, "client heads differ from the relay's");
+            assert_eq!(
+                heads, relay_heads,
+                "client heads differ from the relay's\n{description}"
+            );
             jsons.push(c.device.sync.to_json());
             // Every live block is shown exactly once, and nothing else is shown.
             let view = c.device.sync.view();
@@ -440,16 +444,37 @@ impl Sim {
         }
         let (_, task, _) = self.relay_tasks.remove(0);
         let fail = faults && self.roll(self.faults.storage_fail_per_mille);
-        let outcome = if fail {
+        let is_read = self.relay_store.is_read(task);
+        let input = if fail {
             self.relay_store.fail(task);
-            Err("injected storage failure".to_owned())
+            let error = "injected storage failure".to_owned();
+            if is_read {
+                RoomInput::RowsRead {
+                    task: Some(task),
+                    outcome: Err(error),
+                }
+            } else {
+                RoomInput::StorageDone {
+                    task,
+                    outcome: Err(error),
+                }
+            }
         } else {
-            self.relay_store.commit(task);
-            Ok(())
+            match self.relay_store.commit(task) {
+                Some(rows) => RoomInput::RowsRead {
+                    task: Some(task),
+                    outcome: Ok(rows),
+                },
+                None => RoomInput::StorageDone {
+                    task,
+                    outcome: Ok(()),
+                },
+            }
         };
-        let outs = self
-            .relay
-            .handle(self.now, RoomInput::StorageDone { task, outcome });
+        if std::env::var_os("TESSERA_SIM_TRACE").is_some() {
+            eprintln!("{} relay input {:?}", self.now, input);
+        }
+        let outs = self.relay.handle(self.now, input);
         self.relay_outputs(outs);
     }
 
@@ -556,6 +581,8 @@ fn room_config() -> RoomConfig {
         compact_after_log_rows: 8,
         compact_delay_ms: 50,
         quota_chunk_bytes: 1024,
+        // Rows leave memory all the time, so messages wait for rows read back.
+        max_resident_row_bytes: 2 * 1024,
         ..RoomConfig::default()
     }
 }

@@ -30,12 +30,18 @@ impl RelayStore {
         None
     }
 
-    pub(crate) fn commit(&mut self, task: TaskId) {
-        let Some(op) = self.unfinished.remove(&task) else {
-            return;
-        };
+    /// Finishes a task: its effect, or for a `ReadRows` the rows it reads (as of now).
+    pub(crate) fn commit(&mut self, task: TaskId) -> Option<Vec<(u64, Vec<u8>)>> {
+        let op = self.unfinished.remove(&task)?;
         match op {
             StorageOp::Load => {}
+            StorageOp::ReadRows { seqs } => {
+                let rows = seqs
+                    .iter()
+                    .filter_map(|s| self.log.get(s).map(|(b, _)| (*s, b.clone())))
+                    .collect();
+                return Some(rows);
+            }
             StorageOp::AppendLog {
                 seq,
                 bytes,
@@ -68,6 +74,12 @@ impl RelayStore {
             }
             StorageOp::PutTombstone => self.deleted = true,
         }
+        None
+    }
+
+    /// Whether `task` reads rows (it is answered with `RowsRead`).
+    pub(crate) fn is_read(&self, task: TaskId) -> bool {
+        matches!(self.unfinished.get(&task), Some(StorageOp::ReadRows { .. }))
     }
 
     pub(crate) fn fail(&mut self, task: TaskId) {
@@ -92,9 +104,12 @@ impl RelayStore {
             log: self
                 .log
                 .iter()
+                // As the Durable Object does: indexed rows' bytes stay in storage until the
+                // room reads them back.
                 .map(|(s, (b, i))| StoredRow {
                     seq: *s,
-                    bytes: b.clone(),
+                    len: b.len() as u64,
+                    bytes: None,
                     index: Some(i.clone()),
                 })
                 .collect(),

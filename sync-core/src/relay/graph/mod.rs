@@ -7,12 +7,14 @@
 //! indices. The room writes changes to storage in the same order, so what is durable is always
 //! a prefix of the graph, and a cold start rebuilds the same indices from the stored rows.
 //!
-//! Memory per change: the raw bytes (about 100 for a one-character edit) plus about 60 bytes of
-//! index, instead of the ~900 bytes a materialized automerge 0.12 document needs.
+//! Memory per change: about 60 bytes of index, instead of the ~900 bytes a materialized
+//! automerge 0.12 document needs. The change bytes themselves live in storage, with a bounded
+//! cache in memory (`store.rs`).
 
 mod bitset;
 mod index;
 mod parse;
+mod store;
 mod sync;
 mod table;
 #[cfg(test)]
@@ -26,19 +28,9 @@ pub(crate) use bitset::Bitset;
 pub(crate) use index::{IndexEntry, decode_index, encode_index, index_count};
 pub use parse::ChangeError;
 pub(crate) use parse::{ParsedChange, parse_change, split_chunks};
+use store::ChangeStore;
 pub(crate) use sync::{Outgoing, PeerSync};
 use table::HashIndex;
-
-/// Bytes of one in-memory block of change bytes before a new one is started.
-const BLOCK_BYTES: usize = 1 << 20;
-
-/// Where a change's bytes are.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    block: u32,
-    offset: u32,
-    len: u32,
-}
 
 /// The graph: see the module docs.
 #[derive(Debug, Default)]
@@ -54,8 +46,7 @@ pub(crate) struct ChangeGraph {
     max_seq: Vec<u32>,
     /// The change at which each actor first appears.
     actor_first: Vec<u32>,
-    spans: Vec<Span>,
-    blocks: Vec<Vec<u8>>,
+    store: ChangeStore,
     lookup: HashIndex,
     heads: BTreeSet<u32>,
 }
@@ -86,9 +77,47 @@ impl ChangeGraph {
         &self.deps[self.dep_start[i] as usize..self.dep_start[i + 1] as usize]
     }
 
-    pub(crate) fn bytes(&self, i: u32) -> &[u8] {
-        let s = self.spans[i as usize];
-        &self.blocks[s.block as usize][s.offset as usize..(s.offset + s.len) as usize]
+    /// Change `i`'s bytes, if they are in memory (see [`Self::rows_to_read`]).
+    pub(crate) fn bytes(&self, i: u32) -> Option<&[u8]> {
+        self.store.get(i)
+    }
+
+    /// Change `i`'s length in bytes, wherever its bytes are.
+    pub(crate) fn len_of(&self, i: u32) -> usize {
+        self.store.len_of(i) as usize
+    }
+
+    /// The stored rows to read back before `indices` can be served (none if all are in
+    /// memory); marks the resident ones as used, so they are evicted last.
+    pub(crate) fn rows_to_read(&mut self, indices: impl Iterator<Item = u32>) -> Vec<u64> {
+        self.store.rows_to_read(indices)
+    }
+
+    /// A row read back from storage; `false` if it is not one the graph knows, with the
+    /// length its index gives.
+    pub(crate) fn fill_row(&mut self, seq: u64, bytes: Vec<u8>) -> bool {
+        self.store.fill(seq, bytes)
+    }
+
+    /// The changes `indices` (loose until now, a contiguous run) are durable in row `seq`.
+    pub(crate) fn stored_in_row(&mut self, seq: u64, indices: &[u32], row: Vec<u8>) {
+        self.store.stored(seq, indices, row);
+    }
+
+    /// The stored rows holding `indices`, in memory or not.
+    pub(crate) fn rows_of(&self, indices: impl Iterator<Item = u32>) -> BTreeSet<u64> {
+        self.store.rows_of(indices)
+    }
+
+    /// Forgets the least recently used rows' bytes beyond `budget`, except `pinned` (all stay
+    /// in storage).
+    pub(crate) fn evict_rows(&mut self, budget: usize, pinned: &BTreeSet<u64>) {
+        self.store.evict(budget, pinned);
+    }
+
+    /// Bytes of stored rows held in memory.
+    pub(crate) fn resident_row_bytes(&self) -> usize {
+        self.store.resident_bytes()
     }
 
     /// The heads, sorted (automerge's order on the wire).
@@ -121,14 +150,14 @@ impl ChangeGraph {
 
     /// Adds a change whose deps are all present and that is not present itself; its index.
     pub(crate) fn insert(&mut self, change: &ParsedChange) -> u32 {
-        let span = self.store_bytes(&change.bytes);
+        self.store.push_loose(&change.bytes);
         let deps: Vec<u32> = change
             .deps
             .iter()
             .map(|d| self.index_of(d).expect("caller checked the deps"))
             .collect();
         let actor = self.actor_index(&change.actor);
-        self.push(change.hash, &deps, actor, change.seq as u32, span)
+        self.push(change.hash, &deps, actor, change.seq as u32)
     }
 
     fn actor_index(&mut self, actor: &ActorId) -> u32 {
@@ -143,7 +172,7 @@ impl ChangeGraph {
         a
     }
 
-    fn push(&mut self, hash: ChangeHash, deps: &[u32], actor: u32, seq: u32, span: Span) -> u32 {
+    fn push(&mut self, hash: ChangeHash, deps: &[u32], actor: u32, seq: u32) -> u32 {
         let i = self.hashes.len() as u32;
         if self.dep_start.is_empty() {
             self.dep_start.push(0);
@@ -158,30 +187,8 @@ impl ChangeGraph {
         self.authors.push((actor, seq));
         let max = &mut self.max_seq[actor as usize];
         *max = (*max).max(seq);
-        self.spans.push(span);
         self.lookup.insert(&self.hashes, i);
         i
-    }
-
-    /// Copies change bytes into the open block.
-    fn store_bytes(&mut self, bytes: &[u8]) -> Span {
-        let open = self
-            .blocks
-            .last()
-            .is_some_and(|b| b.len() + bytes.len() <= b.capacity());
-        if !open {
-            self.blocks
-                .push(Vec::with_capacity(BLOCK_BYTES.max(bytes.len())));
-        }
-        let block = self.blocks.len() - 1;
-        let b = &mut self.blocks[block];
-        let offset = b.len();
-        b.extend_from_slice(bytes);
-        Span {
-            block: block as u32,
-            offset: offset as u32,
-            len: bytes.len() as u32,
-        }
     }
 
     /// The index entry of change `i`, as stored next to its row. The actor id itself is
@@ -189,7 +196,7 @@ impl ChangeGraph {
     pub(crate) fn entry(&self, i: u32) -> IndexEntry {
         let (actor, seq) = self.authors[i as usize];
         IndexEntry {
-            len: self.spans[i as usize].len,
+            len: self.store.len_of(i),
             hash: self.hash(i),
             deps: self.deps(i).to_vec(),
             actor_index: actor,
@@ -206,7 +213,7 @@ impl ChangeGraph {
         self.dep_start.reserve_exact(changes + 1);
         self.deps.reserve_exact(changes + changes / 8);
         self.authors.reserve_exact(changes);
-        self.spans.reserve_exact(changes);
+        self.store.reserve(changes);
         self.lookup.reserve(&self.hashes, changes);
     }
 
@@ -215,10 +222,17 @@ impl ChangeGraph {
         &self.heads
     }
 
-    /// Adopts a stored row whose index was stored with it: no parsing, no hashing. The bytes
-    /// come back (and nothing is adopted) if the index does not describe the row at this
-    /// point of the graph.
-    pub(crate) fn adopt_row(&mut self, bytes: Vec<u8>, index: &[u8]) -> Result<(), Vec<u8>> {
+    /// Adopts stored row `seq` of `len` bytes through the index stored with it: no parsing,
+    /// no hashing, and its bytes (if the caller read them) become resident. The bytes come
+    /// back (and nothing is adopted) if the index does not describe the row at this point of
+    /// the graph.
+    pub(crate) fn adopt_row(
+        &mut self,
+        seq: u64,
+        len: u64,
+        bytes: Option<Vec<u8>>,
+        index: &[u8],
+    ) -> Result<(), Option<Vec<u8>>> {
         let Some((first, entries)) = decode_index(index) else {
             return Err(bytes);
         };
@@ -226,7 +240,8 @@ impl ChangeGraph {
         let mut actors = self.actors.len() as u32;
         let mut next = self.len() as u32;
         let consistent = first == u64::from(next)
-            && total == bytes.len() as u64
+            && total == len
+            && bytes.as_ref().is_none_or(|b| b.len() as u64 == len)
             && entries.iter().all(|e| {
                 let actor_ok = match &e.new_actor {
                     Some(_) => e.actor_index == actors,
@@ -240,9 +255,8 @@ impl ChangeGraph {
         if !consistent {
             return Err(bytes);
         }
-        let block = self.blocks.len() as u32;
-        self.blocks.push(bytes);
-        let mut offset = 0u32;
+        let lens: Vec<u32> = entries.iter().map(|e| e.len).collect();
+        self.store.push_row(seq, &lens, bytes);
         for e in entries {
             if let Some(actor) = e.new_actor {
                 self.actor_lookup.insert(actor.clone(), e.actor_index);
@@ -250,13 +264,7 @@ impl ChangeGraph {
                 self.max_seq.push(0);
                 self.actor_first.push(self.hashes.len() as u32);
             }
-            let span = Span {
-                block,
-                offset,
-                len: e.len,
-            };
-            offset += e.len;
-            self.push(e.hash, &e.deps, e.actor_index, e.seq, span);
+            self.push(e.hash, &e.deps, e.actor_index, e.seq);
         }
         Ok(())
     }
@@ -316,12 +324,13 @@ impl ChangeGraph {
         }
     }
 
-    /// Raw bytes of changes `from..` concatenated (the tail after a snapshot).
-    pub(crate) fn concat(&self, indices: impl Iterator<Item = u32>) -> Vec<u8> {
+    /// Raw bytes of changes `indices` concatenated (a log row, the tail after a snapshot), or
+    /// `None` if some are not in memory.
+    pub(crate) fn concat(&self, indices: impl Iterator<Item = u32>) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         for i in indices {
-            out.extend_from_slice(self.bytes(i));
+            out.extend_from_slice(self.bytes(i)?);
         }
-        out
+        Some(out)
     }
 }

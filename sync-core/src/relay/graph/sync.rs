@@ -83,7 +83,7 @@ impl PeerSync {
         let mut out = Vec::new();
         let mut bytes = 0;
         while let Some(&i) = self.backlog.front() {
-            let len = graph.bytes(i).len();
+            let len = graph.len_of(i);
             if !out.is_empty() && bytes + len > max_bytes {
                 break;
             }
@@ -165,6 +165,11 @@ impl PeerSync {
         hold_ms: u64,
     ) -> Option<Outgoing> {
         let holding = self.awaiting_reply.is_some_and(|at| now < at + hold_ms);
+        if !holding {
+            // Whatever was held goes out now, or turned out not to be needed: either way the
+            // hold's timer has nothing left to do.
+            self.held = false;
+        }
         let our_heads = graph.heads();
         let their_heads = self.their_heads.clone().unwrap_or_default();
         // Their heads may have reached the graph after their message was received (the room

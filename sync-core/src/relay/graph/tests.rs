@@ -105,10 +105,21 @@ fn the_stored_index_restores_the_same_graph_without_parsing() {
     let mut first = 0u32;
     while (first as usize) < g.len() {
         let count = 25.min(g.len() as u32 - first);
-        let bytes = g.concat(first..first + count);
+        let bytes = g.concat(first..first + count).expect("in memory");
         let index = encode_index(&g, first, count);
         assert_eq!(index_count(&index), Some(u64::from(count)));
-        restored.adopt_row(bytes, &index).expect("consistent");
+        // Every other row is left in storage, to be read back.
+        let seq = u64::from(first / 25) + 1;
+        let resident = (seq % 2 == 0).then(|| bytes.clone());
+        restored
+            .adopt_row(seq, bytes.len() as u64, resident, &index)
+            .expect("consistent");
+        if seq % 2 == 1 {
+            assert_eq!(restored.bytes(first), None);
+            let want = restored.rows_to_read(first..first + count);
+            assert_eq!(want, vec![seq]);
+            assert!(restored.fill_row(seq, bytes));
+        }
         first += count;
     }
     assert_eq!(restored.heads(), g.heads());
@@ -120,11 +131,20 @@ fn the_stored_index_restores_the_same_graph_without_parsing() {
     }
     // An index from another point of the graph, or damaged, is refused whole.
     let index = encode_index(&g, 0, 5);
-    assert!(restored.adopt_row(g.concat(0..5), &index).is_err());
+    let row = g.concat(0..5).expect("in memory");
+    assert!(
+        restored
+            .adopt_row(99, row.len() as u64, Some(row.clone()), &index)
+            .is_err()
+    );
     let mut fresh = ChangeGraph::default();
     let mut bad = encode_index(&g, 0, 5);
     bad.truncate(bad.len() - 1);
-    assert!(fresh.adopt_row(g.concat(0..5), &bad).is_err());
+    assert!(
+        fresh
+            .adopt_row(1, row.len() as u64, Some(row.clone()), &bad)
+            .is_err()
+    );
     assert!(fresh.is_empty());
 }
 
@@ -136,7 +156,7 @@ fn decoding_any_bytes_as_an_index_never_panics() {
         let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
         let _ = decode_index(&bytes);
         let mut g = ChangeGraph::default();
-        let _ = g.adopt_row(vec![0; 10], &bytes);
+        let _ = g.adopt_row(1, 10, Some(vec![0; 10]), &bytes);
     }
 }
 
@@ -245,7 +265,7 @@ impl Hub {
             changes: sync::ChunkList::from(
                 out.changes
                     .iter()
-                    .map(|i| self.graph.bytes(*i).to_vec())
+                    .map(|i| self.graph.bytes(*i).expect("in memory").to_vec())
                     .collect::<Vec<_>>(),
             ),
             flags: None,

@@ -374,15 +374,17 @@ impl RelayRoom {
                 .all(|(k, c)| c.index == first + k as u32),
             "pending changes are a contiguous run of the graph"
         );
-        let row = self.graph.concat(chunks.iter().map(|c| c.index));
+        let row = self
+            .graph
+            .concat(chunks.iter().map(|c| c.index))
+            .expect("changes not yet in a row are in memory");
         let index = encode_index(&self.graph, first, chunks.len() as u32);
         let seq = self.log.last_seq + 1;
         let ledger = self.ledger();
         // The quota counts change bytes; the index is the relay's own overhead.
-        let row_bytes = row.len() as u64;
         let task = self.storage(StorageOp::AppendLog {
             seq,
-            bytes: row,
+            bytes: row.clone(),
             index,
             ledger,
         });
@@ -390,17 +392,19 @@ impl RelayRoom {
             task,
             seq,
             chunks,
-            row_bytes,
+            row,
         });
     }
 
     pub(super) fn on_batch_durable(&mut self, now: Millis, batch: WriteBatch) {
         self.retry_delay = 0;
         let bytes: usize = batch.chunks.iter().map(|c| c.len).sum();
-        self.log.appended(batch.seq, batch.row_bytes);
+        self.log.appended(batch.seq, batch.row.len() as u64);
         for chunk in &batch.chunks {
             self.mark_durable(chunk.index);
         }
+        let indices: Vec<u32> = batch.chunks.iter().map(|c| c.index).collect();
+        self.graph.stored_in_row(batch.seq, &indices, batch.row);
         self.out.push(RoomOutput::Event(RoomEvent::Persisted {
             chunks: batch.chunks.len(),
             bytes: bytes as u64,

@@ -16,7 +16,7 @@ impl RelayRoom {
         }
         let log = LogState::from_stored(&stored);
         let bytes = stored.snapshot.as_ref().map_or(0, |s| s.bytes.len())
-            + stored.log.iter().map(|r| r.bytes.len()).sum::<usize>();
+            + stored.log.iter().map(|r| r.len as usize).sum::<usize>();
         if !self.restore(&mut stored) {
             // Serving without the snapshot would let a refresh overwrite it with less: refuse
             // everyone instead, and keep the stored data for an operator to look at.
@@ -105,6 +105,7 @@ impl RelayRoom {
             } else {
                 self.admit_and_forward();
                 self.pump(now);
+                self.read_rows();
                 for op in self.compaction.retry_ops() {
                     self.cleanup(op);
                 }

@@ -27,6 +27,7 @@ mod limits;
 mod observe;
 mod outbox;
 mod restore;
+mod rows;
 mod snapshot;
 
 /// The relay's state machine for one document: peers, their sync states, authorization,
@@ -59,6 +60,11 @@ pub struct RelayRoom {
     /// Admitted (in the graph, forwarded) but not yet durable, oldest first.
     pending: VecDeque<PendingChunk>,
     writing: Option<WriteBatch>,
+    /// Stored rows to read back for the next `ReadRows`, the one running, and whether the
+    /// snapshot refresh waits for them.
+    rows_wanted: BTreeSet<u64>,
+    reading: Option<TaskId>,
+    refresh_wants_rows: bool,
     log: LogState,
     compaction: Compaction,
     /// Bytes the tenant's quota has granted and this room has not used yet.
@@ -114,6 +120,9 @@ impl RelayRoom {
             queued: BTreeSet::new(),
             pending: VecDeque::new(),
             writing: None,
+            rows_wanted: BTreeSet::new(),
+            reading: None,
+            refresh_wants_rows: false,
             log: LogState::default(),
             compaction: Compaction::default(),
             budget: 0,
@@ -167,16 +176,30 @@ impl RelayRoom {
         self.graph.len()
     }
 
+    /// Bytes of stored rows' changes held in memory (the rest are read back when needed).
+    pub fn resident_row_bytes(&self) -> usize {
+        self.graph.resident_row_bytes()
+    }
+
     /// The durable document as bytes `Automerge::load` reads: the snapshot plus the changes
     /// after it, or all changes when there is no snapshot. Built from stored bytes; nothing is
-    /// materialized.
-    pub fn document(&self) -> Vec<u8> {
+    /// materialized. `Err` names the log rows to read first: the shell reads them and hands
+    /// them over as [`RoomInput::RowsRead`] without a task, then asks again.
+    pub fn document(&mut self) -> Result<Vec<u8>, Vec<u64>> {
         let (mut out, from) = match &self.snapshot {
             Some(s) => (s.bytes.clone(), s.covers),
             None => (Vec::new(), 0),
         };
-        out.extend(self.graph.concat(from..self.durable));
-        out
+        let missing = self.graph.rows_to_read(from..self.durable);
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        out.extend(
+            self.graph
+                .concat(from..self.durable)
+                .expect("all in memory"),
+        );
+        Ok(out)
     }
 
     /// The snapshot endpoint's ETag: a digest of the durable heads, so it changes exactly
@@ -229,13 +252,14 @@ impl RelayRoom {
         }
     }
 
-    /// Whether changes wait for a peer's answer (see `RoomConfig::reply_hold_ms`): they go
-    /// out with the answer, or on the room's timer.
+    /// Whether changes wait for a peer's answer (see `RoomConfig::reply_hold_ms`), or for
+    /// their rows to be read back from storage: they go out with the answer, on the room's
+    /// timer, or once the rows are in memory.
     pub fn has_held_changes(&self) -> bool {
         let hold = self.config.reply_hold_ms;
         self.peers
             .values()
-            .any(|p| p.sync.hold_expires(hold).is_some())
+            .any(|p| p.sync.hold_expires(hold).is_some() || p.unsent.is_some())
     }
 
     /// Whether any received change is not yet durable.
@@ -254,6 +278,7 @@ impl RelayRoom {
     /// Handles one input at time `now` and returns what to do, in order.
     pub fn handle(&mut self, now: Millis, input: RoomInput) -> Vec<RoomOutput> {
         self.now = now;
+        self.evict_rows();
         self.expire_partials(now);
         let frame_in = match &input {
             RoomInput::Frame { bytes, .. } => Some(bytes.len()),
@@ -267,6 +292,7 @@ impl RelayRoom {
             RoomInput::Frame { conn, bytes } => self.on_wire_frame(now, conn, bytes),
             RoomInput::Disconnected { conn } => self.on_disconnected(conn),
             RoomInput::StorageDone { task, outcome } => self.on_storage_done(now, task, outcome),
+            RoomInput::RowsRead { task, outcome } => self.on_rows_read(now, task, outcome),
             RoomInput::Quota(answer) => self.on_quota(now, answer),
             RoomInput::QuotaFailed { error } => self.on_quota_failed(now, error),
             RoomInput::AttachFailed { conn, error } => {
@@ -315,8 +341,10 @@ impl RelayRoom {
             self.compaction.due_at(),
             self.partials_due(),
             self.metrics.due_at(self.config.metrics_period_ms),
+            // A peer whose message waits for rows goes on when they are read, not on a timer.
             self.peers
                 .values()
+                .filter(|p| p.unsent.is_none())
                 .filter_map(|p| p.sync.hold_expires(self.config.reply_hold_ms))
                 .min(),
         ]

@@ -12,53 +12,92 @@ impl RelayRoom {
 
     /// Sends this peer what the sync protocol says it should get now, answered from the
     /// graph: the rest of a big answer first (one batch per round trip), else a new message.
+    /// A message whose changes are only in storage waits (and nothing newer overtakes it)
+    /// until they are read back.
     pub(super) fn sync_peer(&mut self, conn: ConnId) {
-        let Some(peer) = self.peers.get(&conn) else {
+        let Some(peer) = self.peers.get_mut(&conn) else {
             return;
         };
-        if !peer.syncing {
+        if !peer.syncing || peer.remote.is_none() {
             return;
         }
-        let Some(remote) = peer.remote.as_ref().map(Remote::peer_id) else {
-            return;
-        };
-        let need = self.missing_for(peer.sync.their_heads());
-        let max = self.config.max_send_bytes;
-        let hold_ms = self.config.reply_hold_ms;
-        let has_snapshot = self.snapshot.is_some();
-        let peer = self.peers.get_mut(&conn).expect("checked");
-        let message = if peer.sync.has_backlog() {
-            let changes = peer.sync.take_backlog(&self.graph, max);
-            self.message_of(Outgoing {
-                heads: self.graph.heads(),
-                need: Vec::new(),
-                have: Vec::new(),
-                changes,
-                snapshot: false,
-            })
-        } else {
-            match peer
-                .sync
-                .generate(&self.graph, need, has_snapshot, self.now, hold_ms)
-            {
-                Some(mut out) => {
-                    let rest = self.split_batch(&mut out.changes, max);
-                    let peer = self.peers.get_mut(&conn).expect("checked");
-                    peer.sync.defer(rest);
-                    self.message_of(out)
-                }
+        let stashed = peer.unsent.take();
+        let was_stashed = stashed.is_some();
+        let out = match stashed {
+            Some(out) => out,
+            None => match self.decide_for(conn) {
+                Some(out) => out,
                 None => return,
+            },
+        };
+        let wanted = self.rows_for(&out);
+        if !wanted.is_empty() {
+            if let Some(peer) = self.peers.get_mut(&conn) {
+                peer.unsent = Some(out);
             }
+            self.want_rows(wanted);
+            return;
+        }
+        let Some(remote) = self
+            .peers
+            .get(&conn)
+            .and_then(|p| p.remote.as_ref().map(Remote::peer_id))
+        else {
+            return;
         };
         let msg = Message::Sync {
             document_id: self.doc_id,
             sender_id: self.config.relay_peer_id.clone(),
             target_id: remote,
-            data: message.encode(),
+            data: self.message_of(out).encode(),
         };
         self.send(conn, msg);
         if let Some(peer) = self.peers.get_mut(&conn) {
             peer.attach_due = true;
+        }
+        if was_stashed {
+            // What the peer said while this message waited was not answered yet.
+            self.sync_peer(conn);
+        }
+    }
+
+    /// The next message the sync protocol decides for this peer, if any.
+    fn decide_for(&mut self, conn: ConnId) -> Option<Outgoing> {
+        let need = self.missing_for(self.peers.get(&conn)?.sync.their_heads());
+        let max = self.config.max_send_bytes;
+        let hold_ms = self.config.reply_hold_ms;
+        let has_snapshot = self.snapshot.is_some();
+        let peer = self.peers.get_mut(&conn)?;
+        if peer.sync.has_backlog() {
+            let changes = peer.sync.take_backlog(&self.graph, max);
+            return Some(Outgoing {
+                heads: self.graph.heads(),
+                need: Vec::new(),
+                have: Vec::new(),
+                changes,
+                snapshot: false,
+            });
+        }
+        let mut out = peer
+            .sync
+            .generate(&self.graph, need, has_snapshot, self.now, hold_ms)?;
+        let rest = self.split_batch(&mut out.changes, max);
+        self.peers.get_mut(&conn)?.sync.defer(rest);
+        Some(out)
+    }
+
+    /// The stored rows to read back before `out` can be sent.
+    fn rows_for(&mut self, out: &Outgoing) -> Vec<u64> {
+        let indices = self.indices_of(out);
+        self.graph.rows_to_read(indices)
+    }
+
+    /// The changes whose bytes `out` carries: its own, or with the snapshot, every change
+    /// after it.
+    pub(super) fn indices_of(&self, out: &Outgoing) -> Box<dyn Iterator<Item = u32>> {
+        match (&self.snapshot, out.snapshot) {
+            (Some(snap), true) => Box::new(snap.covers..self.graph.len() as u32),
+            _ => Box::new(out.changes.clone().into_iter()),
         }
     }
 
@@ -68,15 +107,16 @@ impl RelayRoom {
         let keep = changes
             .iter()
             .position(|i| {
-                bytes += self.graph.bytes(*i).len();
+                bytes += self.graph.len_of(*i);
                 bytes > max
             })
             .map_or(changes.len(), |at| at.max(1));
         changes.split_off(keep)
     }
 
-    /// The automerge sync message for `out`, with the change bytes from the graph. With the
-    /// snapshot, the changes after it follow it in the one version-2 chunk.
+    /// The automerge sync message for `out`, with the change bytes from the graph (the caller
+    /// made sure they are in memory). With the snapshot, the changes after it follow it in the
+    /// one version-2 chunk.
     fn message_of(&self, out: Outgoing) -> sync::Message {
         let (changes, version) = if out.snapshot {
             let snap = self
@@ -84,13 +124,14 @@ impl RelayRoom {
                 .as_ref()
                 .expect("offered only with a snapshot");
             let mut chunk = snap.bytes.clone();
-            chunk.extend(self.graph.concat(snap.covers..self.graph.len() as u32));
+            let tail = self.graph.concat(snap.covers..self.graph.len() as u32);
+            chunk.extend(tail.expect("read before sending"));
             (sync::ChunkList::from(chunk), sync::MessageVersion::V2)
         } else {
             let chunks: Vec<Vec<u8>> = out
                 .changes
                 .iter()
-                .map(|i| self.graph.bytes(*i).to_vec())
+                .map(|i| self.graph.bytes(*i).expect("read before sending").to_vec())
                 .collect();
             (sync::ChunkList::from(chunks), sync::MessageVersion::V1)
         };

@@ -38,12 +38,16 @@ impl RelayRoom {
             .reserve(expected.min(u64::from(u32::MAX)) as usize);
         for row in rows {
             let seq = row.seq;
-            let bytes = match &row.index {
-                Some(index) => self.graph.adopt_row(row.bytes, index).err(),
+            let unadopted = match &row.index {
+                Some(index) => self.graph.adopt_row(seq, row.len, row.bytes, index).err(),
                 None => Some(row.bytes),
             };
-            if let Some(bytes) = bytes {
-                self.restore_parsed_row(seq, &bytes, &mut unresolved);
+            match unadopted {
+                None => {}
+                Some(Some(bytes)) => self.restore_parsed_row(seq, &bytes, &mut unresolved),
+                Some(None) => self.out.push(RoomOutput::Event(RoomEvent::StorageFailed {
+                    error: format!("log row {seq} has no usable index and was not read"),
+                })),
             }
             if through == Some(seq) && !legacy {
                 covers = Some(self.graph.len() as u32);

@@ -25,12 +25,21 @@ impl RelayRoom {
             self.compaction.skip();
             return;
         }
+        let missing = self.graph.rows_to_read(covered..self.durable);
+        if !missing.is_empty() {
+            // Built once the rows are back in memory.
+            self.compaction.skip();
+            self.refresh_wants_rows = true;
+            self.want_rows(missing);
+            return;
+        }
         let base = match &self.snapshot {
             Some(s) => AutoCommit::load(&s.bytes),
             None => Ok(AutoCommit::new()),
         };
         let built = base.and_then(|mut doc| {
-            doc.load_incremental(&self.graph.concat(covered..self.durable))?;
+            let tail = self.graph.concat(covered..self.durable);
+            doc.load_incremental(&tail.expect("read above"))?;
             Ok(doc)
         });
         let mut doc = match built {

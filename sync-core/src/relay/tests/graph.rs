@@ -53,7 +53,14 @@ impl Client {
     }
 }
 
-/// Carries out quota and storage asks (all succeed) until none is left; returns every output.
+thread_local! {
+    /// The rows storage holds, for answering `ReadRows`: (seq, change bytes).
+    static STORED_ROWS: std::cell::RefCell<Vec<(u64, Vec<u8>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Carries out quota and storage asks (all succeed; reads come from `STORED_ROWS`) until
+/// none is left; returns every output.
 fn settle(room: &mut RelayRoom, mut outs: Vec<RoomOutput>) -> Vec<RoomOutput> {
     let mut all = Vec::new();
     while !outs.is_empty() {
@@ -62,6 +69,25 @@ fn settle(room: &mut RelayRoom, mut outs: Vec<RoomOutput>) -> Vec<RoomOutput> {
             match o {
                 RoomOutput::ReserveQuota { bytes, .. } => {
                     next.extend(room.handle(NOW, RoomInput::Quota(Ok(*bytes))));
+                }
+                RoomOutput::Storage {
+                    task,
+                    op: StorageOp::ReadRows { seqs },
+                } => {
+                    let rows = STORED_ROWS.with_borrow(|stored| {
+                        stored
+                            .iter()
+                            .filter(|(seq, _)| seqs.contains(seq))
+                            .cloned()
+                            .collect()
+                    });
+                    next.extend(room.handle(
+                        NOW,
+                        RoomInput::RowsRead {
+                            task: Some(*task),
+                            outcome: Ok(rows),
+                        },
+                    ));
                 }
                 RoomOutput::Storage { task, op } if !matches!(op, StorageOp::Load) => {
                     next.extend(room.handle(
@@ -260,7 +286,8 @@ fn rows_of(outs: &[RoomOutput]) -> Vec<StoredRow> {
                 seq, bytes, index, ..
             } => Some(StoredRow {
                 seq,
-                bytes,
+                len: bytes.len() as u64,
+                bytes: Some(bytes),
                 index: Some(index),
             }),
             _ => None,
@@ -297,6 +324,16 @@ fn a_cold_start_reads_the_index_and_serves_a_new_device() {
         c[0].take(&outs);
     }
     assert!(rows.len() > 1, "several rows: {}", rows.len());
+    // As the Durable Object loads them: the index without the change bytes, which are read
+    // back when the new device needs them.
+    STORED_ROWS.set(
+        rows.iter()
+            .map(|r| (r.seq, r.bytes.clone().expect("written")))
+            .collect(),
+    );
+    for row in &mut rows {
+        row.bytes = None;
+    }
     let (mut cold, _) = RelayRoom::new(RoomConfig::default(), DOC);
     let outs = cold.handle(
         NOW,
@@ -312,9 +349,11 @@ fn a_cold_start_reads_the_index_and_serves_a_new_device() {
         "every row adopted through its index: {outs:?}"
     );
     assert_eq!(cold.durable_heads(), clients[0].doc.get_heads());
+    assert_eq!(cold.resident_row_bytes(), 0);
     let mut fresh = joined_clients(&mut cold, 1);
     converge(&mut cold, &mut fresh);
     assert_eq!(fresh[0].doc.get_heads(), clients[0].doc.get_heads());
+    assert!(cold.resident_row_bytes() > 0, "rows were read back");
 }
 
 #[test]
@@ -357,7 +396,7 @@ fn a_new_device_gets_the_snapshot_plus_the_tail_in_one_message() {
 
     assert_eq!(fresh.doc.get_heads(), clients[0].doc.get_heads());
     // The room's document (the snapshot route) loads to the same heads.
-    let mut loaded = AutoCommit::load(&room.document()).unwrap();
+    let mut loaded = AutoCommit::load(&room.document().expect("in memory")).unwrap();
     assert_eq!(loaded.get_heads(), room.durable_heads());
 }
 
