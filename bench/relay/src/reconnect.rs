@@ -1,8 +1,8 @@
 //! (c) Frame bytes of a reconnect: the client's `DocSync` and the relay's `RelayRoom` wired
 //! together in memory, every frame counted both ways until nothing more is sent.
 //!
-//! Storage on both sides succeeds at once (the relay's in `BenchStorage`) and quota is always granted: only the wire is
-//! measured. Sizes are WebSocket payloads (frame headers, 2–10 bytes each, are left out).
+//! Storage on both sides succeeds at once (the relay's in `BenchStorage`) and quota is always
+//! granted: only the wire is measured. Sizes are WebSocket payloads (frame headers, 2–10 bytes each, are left out).
 
 use std::collections::{BTreeMap, VecDeque};
 
