@@ -97,15 +97,22 @@ impl DocSync {
             return self.drop_connection(now, "the relay sent changes that do not apply");
         }
         self.ack_is_latest = false;
-        if self.page.doc_mut().get_heads() != before {
+        let changed = self.page.doc_mut().get_heads() != before;
+        if changed {
             self.progress_at = now;
             self.unavailable = false;
+            self.in_sync_reported = false;
             self.out
                 .push(ClientOutput::Event(ClientEvent::RemoteChange));
-            self.save();
-            self.in_sync_reported = false;
         }
+        // The event and the answer go before the write: the page already shows the changes,
+        // and the relay holds the next changes for this peer until it answers. Saying we
+        // have changes we have not stored yet is safe: after a crash the session starts from
+        // a sync state saved only while everything was stored, so it asks for them again.
         self.sync_with_relay(now);
+        if changed {
+            self.save();
+        }
         self.check_in_sync();
     }
 
