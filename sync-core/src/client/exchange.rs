@@ -6,6 +6,7 @@ use automerge::sync::{self, SyncDoc};
 
 use super::doc_sync::{Conn, DocSync};
 use super::io::{ClientEvent, ClientOutput};
+use super::quiet_answer::receive_quiet;
 use crate::framing::frames_for;
 use crate::io::Millis;
 use crate::protocol::Message;
@@ -88,11 +89,14 @@ impl DocSync {
             return self.drop_connection(now, "the relay sent a sync message that does not decode");
         };
         let before = self.page.doc_mut().get_heads();
-        let received = self
-            .page
-            .doc_mut()
-            .sync()
-            .receive_sync_message(&mut self.sync, message);
+        let received = match receive_quiet(&mut self.sync, message, &before) {
+            Ok(()) => Ok(()),
+            Err(message) => self
+                .page
+                .doc_mut()
+                .sync()
+                .receive_sync_message(&mut self.sync, message),
+        };
         if received.is_err() {
             return self.drop_connection(now, "the relay sent changes that do not apply");
         }
