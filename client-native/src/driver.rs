@@ -7,6 +7,7 @@
 //! SQLite work (a commit with fsync can take tens of milliseconds) runs on tokio's blocking
 //! pool, never on an executor thread; the task awaits it before carrying out the next output,
 //! which keeps both the order and the rule that an edit is durable before its call returns.
+//! Frames the core emitted before a storage op are written to the socket while it runs.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -56,8 +57,10 @@ pub(crate) struct Driver {
     connecting: Option<Connecting>,
     asking_token: Option<AskingToken>,
     timer: Option<Instant>,
-    /// Frames to write, in order; flushed by the run loop.
+    /// Frames to write, in order; flushed by the run loop, and while a storage op runs.
     outbox: VecDeque<Vec<u8>>,
+    /// A write to the socket that failed inside a command; the run loop reports it closed.
+    send_failed: Option<String>,
     events: broadcast::Sender<DocEvent>,
     status: watch::Sender<ClientStatus>,
     traffic: Arc<TrafficCounters>,
@@ -84,6 +87,7 @@ impl Driver {
             asking_token: None,
             timer: None,
             outbox: VecDeque::new(),
+            send_failed: None,
             events: broadcast::channel(256).0,
             status: watch::channel(status).0,
             traffic: TrafficCounters::shared(),
@@ -170,9 +174,10 @@ impl Driver {
         self.carry_out(outputs).await;
     }
 
-    /// Carries out outputs in order. Storage runs now (on the blocking pool, awaited), and its
-    /// outcome goes straight back in, so a save is on disk before the caller of `apply` hears
-    /// back. Returns the first storage error, if any.
+    /// Carries out outputs in order. Storage runs now (on the blocking pool, awaited, with the
+    /// frames queued before it written meanwhile), and its outcome goes straight back in, so a
+    /// save is on disk before the caller of `apply` hears back. Returns the first storage
+    /// error, if any.
     async fn carry_out(&mut self, outputs: Vec<ClientOutput>) -> Option<Error> {
         let mut queue: VecDeque<ClientOutput> = outputs.into();
         let mut first_error = None;
@@ -185,11 +190,18 @@ impl Driver {
                     self.socket = None;
                     self.connecting = None;
                     self.outbox.clear();
+                    self.send_failed = None;
                 }
                 ClientOutput::Send(frame) => self.outbox.push_back(frame),
                 ClientOutput::SetTimer { at_ms } => self.timer = Some(instant_at(at_ms)),
                 ClientOutput::Storage { task, op } => {
-                    let outcome = self.run_storage(op).await;
+                    // Frames the core put before the write go out while it runs: the core
+                    // orders a local edit's sync message, and the answer to changes from the
+                    // relay, ahead of their write so other devices need not wait for it.
+                    let (outcome, sent) = tokio::join!(self.run_storage(op), self.flush());
+                    if let Err(problem) = sent {
+                        self.send_failed = Some(problem);
+                    }
                     if let Err(e) = &outcome
                         && first_error.is_none()
                     {
@@ -249,6 +261,7 @@ impl Driver {
     fn start_connect(&mut self, token: Option<String>) {
         self.socket = None;
         self.outbox.clear();
+        self.send_failed = None;
         let Some(endpoint) = self.endpoint.clone() else {
             // Asked to connect with nowhere to go: report it closed; the core backs off.
             self.connecting = Some(Box::pin(async {
@@ -290,7 +303,11 @@ impl Driver {
     /// timer, until every [`Document`](crate::Document) handle is gone.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
-            if let Err(problem) = self.flush().await {
+            let sent = match self.send_failed.take() {
+                Some(problem) => Err(problem),
+                None => self.flush().await,
+            };
+            if let Err(problem) = sent {
                 self.closed(None, problem).await;
                 continue;
             }
@@ -345,8 +362,11 @@ impl Driver {
         }
     }
 
+    /// Writes the outbox to the socket. A socket that failed stays failed: nothing more is
+    /// written to it until the run loop has reported it closed.
     async fn flush(&mut self) -> Result<(), String> {
-        let Some(socket) = self.socket.as_mut() else {
+        let failed = self.send_failed.is_some();
+        let Some(socket) = self.socket.as_mut().filter(|_| !failed) else {
             self.outbox.clear();
             return Ok(());
         };

@@ -50,8 +50,15 @@ pub(crate) async fn connect(
         request.headers_mut().insert("authorization", bearer);
     }
     let connector = Connector::Rustls(endpoint.tls.clone());
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
+    // No Nagle: a sync message and the answer right behind it are small writes, and Nagle
+    // holds the second until the first is acknowledged, which a delayed ACK makes ~40 ms.
+    let disable_nagle = true;
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        disable_nagle,
+        Some(connector),
+    );
     match connecting.await {
         Ok((socket, _response)) => Ok(socket),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {

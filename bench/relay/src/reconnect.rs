@@ -5,6 +5,7 @@
 //! granted: only the wire is measured. Sizes are WebSocket payloads (frame headers, 2–10 bytes each, are left out).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use sync_core::client::{
     ClientConfig, ClientInput, ClientOutput, ClientStorageOp, DocSync, StorageReply, StoredDoc,
@@ -36,11 +37,15 @@ impl Wire {
     }
 }
 
-/// The outcome of one session: its wire use and the sync state the client persisted.
+/// The outcome of one session: its wire use, the sync state the client persisted, and the
+/// time of the exchange alone (from going online until both sides fell silent; the client's
+/// load of the document before it is not counted, since a device that reconnects has its
+/// document open already).
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) wire: Wire,
     pub(crate) saved_sync: BTreeMap<StorageId, Vec<u8>>,
+    pub(crate) exchange: Duration,
 }
 
 /// Connects a client holding `doc_bytes` (and `saved_sync`, its persisted sync states) to
@@ -63,6 +68,7 @@ pub(crate) fn session(
         sync_states: saved_sync.clone(),
     };
     let (mut client, _) = DocSync::loaded(config, doc_id, stored, [9; 16]);
+    let start = Instant::now();
     let mut saved = saved_sync;
     let mut wire = Wire::default();
     let mut to_client: VecDeque<ClientInput> = VecDeque::from([ClientInput::GoOnline]);
@@ -126,6 +132,7 @@ pub(crate) fn session(
             }
         }
     }
+    let exchange = start.elapsed();
     assert!(client.is_in_sync(), "the client never got in sync");
     // Disconnecting persists the sync state, as the native client does on every disconnect.
     for out in client.handle(NOW, ClientInput::GoOffline) {
@@ -141,5 +148,6 @@ pub(crate) fn session(
     Session {
         wire,
         saved_sync: saved,
+        exchange,
     }
 }

@@ -136,6 +136,9 @@ pub struct DocSync {
     pub(super) timer: Option<Millis>,
     pub(super) last_status: Option<ClientStatus>,
     pub(super) out: Vec<ClientOutput>,
+    /// Outputs that go after the step's status (sync-state writes): nothing the application
+    /// sees waits for them.
+    pub(super) after_status: Vec<ClientOutput>,
 }
 
 impl DocSync {
@@ -179,6 +182,7 @@ impl DocSync {
             timer: None,
             last_status: None,
             out: Vec::new(),
+            after_status: Vec::new(),
         }
     }
 
@@ -287,8 +291,10 @@ impl DocSync {
         }
     }
 
-    /// Applies one edit. The returned outputs start with the write that makes the edit
-    /// durable; shells run it before reporting success to the application.
+    /// Applies one edit. The returned outputs carry the write that makes the edit durable;
+    /// shells report success to the application only once it succeeded. The frames that
+    /// take the edit to the relay come before that write, so a shell sends them while it
+    /// writes (see [`edit`](Self::edit)).
     pub fn apply(
         &mut self,
         now: Millis,
@@ -324,9 +330,9 @@ impl DocSync {
         }
         if !applied.is_empty() {
             self.progress_at = now;
-            self.save();
             self.in_sync_reported = false;
             self.sync_with_relay(now);
+            self.save();
         }
         let outputs = self.finish();
         match refused {
@@ -338,6 +344,14 @@ impl DocSync {
     /// Edits the page with a closure, for Rust callers that compose several model calls
     /// (tests, tools). Same durability as [`apply`](Self::apply); each model call commits
     /// one change.
+    ///
+    /// The sync message goes out before the local write, not after it: the write is what
+    /// the application waits for, the message is what the other devices wait for, and
+    /// neither needs the other. Nothing acknowledged can be lost by it: the relay
+    /// acknowledges what it stored, the application hears of success only after the local
+    /// write, and a session that dies between the two loads with a fresh actor (see
+    /// [`Page::load`]), so the change the relay holds and the device lacks comes back by
+    /// sync and is never rewritten under its sequence number.
     pub fn edit<T>(
         &mut self,
         now: Millis,
@@ -348,9 +362,9 @@ impl DocSync {
         }
         let value = f(&mut self.page)?;
         self.progress_at = now;
-        self.save();
         self.in_sync_reported = false;
         self.sync_with_relay(now);
+        self.save();
         Ok((value, self.finish()))
     }
 
@@ -371,7 +385,8 @@ impl DocSync {
         self.finish()
     }
 
-    /// Ends a step: the timer, the status if it changed, and the outputs.
+    /// Ends a step: the timer, the status if it changed, and the outputs, the ones nothing
+    /// waits for last.
     fn finish(&mut self) -> Vec<ClientOutput> {
         self.schedule_timer();
         let status = self.derive_status();
@@ -379,6 +394,7 @@ impl DocSync {
             self.last_status = Some(status.clone());
             self.out.push(ClientOutput::Status(status));
         }
+        self.out.append(&mut self.after_status);
         std::mem::take(&mut self.out)
     }
 
@@ -407,9 +423,14 @@ impl DocSync {
     }
 
     pub(super) fn storage(&mut self, op: ClientStorageOp) -> TaskId {
+        let task = self.next_task_id();
+        self.out.push(ClientOutput::Storage { task, op });
+        task
+    }
+
+    pub(super) fn next_task_id(&mut self) -> TaskId {
         let task = TaskId(self.next_task);
         self.next_task += 1;
-        self.out.push(ClientOutput::Storage { task, op });
         task
     }
 }

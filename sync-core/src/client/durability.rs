@@ -197,10 +197,16 @@ impl DocSync {
             return;
         }
         self.saved_sync.insert(peer.clone(), bytes.clone());
-        self.storage(ClientStorageOp::PutSyncState {
-            doc: self.doc_id,
-            peer,
-            bytes,
+        // It only speeds up the next reconnect, so it goes after the step's events and
+        // status: a shell that runs storage in order does not hold "in sync" back for it.
+        let task = self.next_task_id();
+        self.after_status.push(ClientOutput::Storage {
+            task,
+            op: ClientStorageOp::PutSyncState {
+                doc: self.doc_id,
+                peer,
+                bytes,
+            },
         });
     }
 

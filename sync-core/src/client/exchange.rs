@@ -6,6 +6,7 @@ use automerge::sync::{self, SyncDoc};
 
 use super::doc_sync::{Conn, DocSync};
 use super::io::{ClientEvent, ClientOutput};
+use super::quiet_answer::receive_quiet;
 use crate::framing::frames_for;
 use crate::io::Millis;
 use crate::protocol::Message;
@@ -88,24 +89,34 @@ impl DocSync {
             return self.drop_connection(now, "the relay sent a sync message that does not decode");
         };
         let before = self.page.doc_mut().get_heads();
-        let received = self
-            .page
-            .doc_mut()
-            .sync()
-            .receive_sync_message(&mut self.sync, message);
+        let received = match receive_quiet(&mut self.sync, message, &before) {
+            Ok(()) => Ok(()),
+            Err(message) => self
+                .page
+                .doc_mut()
+                .sync()
+                .receive_sync_message(&mut self.sync, message),
+        };
         if received.is_err() {
             return self.drop_connection(now, "the relay sent changes that do not apply");
         }
         self.ack_is_latest = false;
-        if self.page.doc_mut().get_heads() != before {
+        let changed = self.page.doc_mut().get_heads() != before;
+        if changed {
             self.progress_at = now;
             self.unavailable = false;
+            self.in_sync_reported = false;
             self.out
                 .push(ClientOutput::Event(ClientEvent::RemoteChange));
-            self.save();
-            self.in_sync_reported = false;
         }
+        // The event and the answer go before the write: the page already shows the changes,
+        // and the relay holds the next changes for this peer until it answers. Saying we
+        // have changes we have not stored yet is safe: after a crash the session starts from
+        // a sync state saved only while everything was stored, so it asks for them again.
         self.sync_with_relay(now);
+        if changed {
+            self.save();
+        }
         self.check_in_sync();
     }
 

@@ -37,6 +37,7 @@ mod durability;
 mod exchange;
 pub mod handover;
 mod io;
+mod quiet_answer;
 mod repo;
 mod rng;
 mod status;

@@ -199,7 +199,7 @@ fn a_created_page_is_stored_whole_before_it_counts_as_saved() {
 }
 
 #[test]
-fn an_edit_starts_with_the_write_that_makes_it_durable() {
+fn an_edit_carries_the_write_that_makes_it_durable() {
     let mut s = session();
     let outs = add_block(&mut s);
     assert!(matches!(
@@ -522,3 +522,4 @@ fn the_repo_lists_titles_and_parses_urls() {
 }
 
 mod keepalive;
+mod write_order;
