@@ -92,7 +92,13 @@ fn the_join_declares_that_the_session_reads_acks() {
     });
     // The relay acks only peers that say so, and acks are how the session knows it is in sync.
     assert!(
-        matches!(join, Some(Some(PeerMetadata { reads_acks: true, .. }))),
+        matches!(
+            join,
+            Some(Some(PeerMetadata {
+                reads_acks: true,
+                ..
+            }))
+        ),
         "{join:?}"
     );
 }
