@@ -59,6 +59,7 @@ fn samples() -> Vec<Message> {
             metadata: Some(PeerMetadata {
                 storage_id: Some("3760df37-a4c6-4f66-9ecd-732039a9385d".into()),
                 is_ephemeral: false,
+                reads_acks: true,
             }),
         },
         Message::Peer {
@@ -68,6 +69,7 @@ fn samples() -> Vec<Message> {
             metadata: Some(PeerMetadata {
                 storage_id: Some("tessera-relay-storage".into()),
                 is_ephemeral: false,
+                reads_acks: false,
             }),
         },
         Message::Leave {
@@ -195,6 +197,7 @@ fn js_client_join_decodes() {
             metadata: Some(PeerMetadata {
                 storage_id: Some("3760df37-a4c6-4f66-9ecd-732039a9385d".into()),
                 is_ephemeral: false,
+                reads_acks: false,
             }),
         })
     );

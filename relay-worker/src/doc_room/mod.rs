@@ -56,6 +56,9 @@ pub struct DocRoom {
     born_ms: u64,
 }
 
+/// The var that makes every room ack peers that did not declare they read acks.
+const ACK_UNDECLARED_VAR: &str = "TESSERA_ACK_UNDECLARED_PEERS";
+
 fn now_ms() -> u64 {
     worker::Date::now().as_millis()
 }
@@ -269,7 +272,7 @@ impl DocRoom {
             .ok_or_else(|| Error::Runtime("a room without a document id".into()))?;
         let doc = identity.doc_id()?;
         let outs = {
-            let (mut room, outs) = RelayRoom::new(RoomConfig::default(), doc);
+            let (mut room, outs) = RelayRoom::new(self.room_config(), doc);
             let mut outs: Vec<RoomOutput> = outs;
             outs.extend(self.reattach_sockets(&mut room));
             self.inner.borrow_mut().room = Some(room);
@@ -277,6 +280,20 @@ impl DocRoom {
         };
         self.drive(outs).await;
         Ok(())
+    }
+
+    /// The room's config: the defaults, plus `TESSERA_ACK_UNDECLARED_PEERS=1` for a deployment
+    /// that still serves Tessera clients built before they declared that they read acks
+    /// (see [`RoomConfig::ack_undeclared_peers`]).
+    fn room_config(&self) -> RoomConfig {
+        let ack_all = self
+            .env
+            .var(ACK_UNDECLARED_VAR)
+            .is_ok_and(|v| v.to_string() == "1");
+        RoomConfig {
+            ack_undeclared_peers: ack_all,
+            ..RoomConfig::default()
+        }
     }
 
     /// Carries out outputs in order; the inputs they produce (including every failure) go

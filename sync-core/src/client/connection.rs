@@ -72,6 +72,8 @@ impl DocSync {
             metadata: Some(PeerMetadata {
                 storage_id: Some(self.config.storage_id.clone()),
                 is_ephemeral: false,
+                // This session reads acks: they are how it knows it is in sync.
+                reads_acks: true,
             }),
         };
         self.send(now, join);

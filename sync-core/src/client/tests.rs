@@ -60,6 +60,7 @@ fn peer_frame() -> Vec<u8> {
         metadata: Some(PeerMetadata {
             storage_id: Some(StorageId::from("relay")),
             is_ephemeral: false,
+            reads_acks: false,
         }),
     }
     .encode()
@@ -75,6 +76,31 @@ fn connected() -> DocSync {
     let outs = s.handle(NOW, ClientInput::Frame(peer_frame()));
     assert!(outs.contains(&ClientOutput::Event(ClientEvent::Connected)));
     s
+}
+
+#[test]
+fn the_join_declares_that_the_session_reads_acks() {
+    let mut s = session();
+    s.handle(NOW, ClientInput::GoOnline);
+    let outs = s.handle(NOW, ClientInput::TransportOpened);
+    let join = outs.iter().find_map(|o| match o {
+        ClientOutput::Send(b) => match Message::decode(b) {
+            Ok(Message::Join { metadata, .. }) => Some(metadata),
+            _ => None,
+        },
+        _ => None,
+    });
+    // The relay acks only peers that say so, and acks are how the session knows it is in sync.
+    assert!(
+        matches!(
+            join,
+            Some(Some(PeerMetadata {
+                reads_acks: true,
+                ..
+            }))
+        ),
+        "{join:?}"
+    );
 }
 
 fn closed(code: Option<u16>) -> ClientInput {

@@ -455,11 +455,15 @@ fn metadata(d: &mut Decoder<'_>, field: &'static str) -> Result<PeerMetadata> {
     let mut storage = None;
     // Absent means "not ephemeral", as in samod: the peer gave us a storage id to remember.
     let mut is_ephemeral = false;
+    let mut reads_acks = false;
     read::map(d, field, |d| {
         match read::key(d)?.as_deref() {
             Some(k::STORAGE_ID) => storage = optional(d, |d| storage_id(d, k::STORAGE_ID))?,
             Some(k::IS_EPHEMERAL) => {
                 is_ephemeral = optional(d, |d| read::boolean(d, k::IS_EPHEMERAL))?.unwrap_or(false);
+            }
+            Some(k::TESSERA_ACKS) => {
+                reads_acks = optional(d, |d| read::boolean(d, k::TESSERA_ACKS))?.unwrap_or(false);
             }
             Some(_) => read::skip(d)?,
             None => {}
@@ -469,6 +473,7 @@ fn metadata(d: &mut Decoder<'_>, field: &'static str) -> Result<PeerMetadata> {
     Ok(PeerMetadata {
         storage_id: storage,
         is_ephemeral,
+        reads_acks,
     })
 }
 

@@ -82,7 +82,7 @@ impl Out {
 
     fn metadata(&mut self, metadata: &PeerMetadata) {
         written(self.0.str(k::PEER_METADATA));
-        self.map(1 + usize::from(metadata.storage_id.is_some()));
+        self.map(1 + usize::from(metadata.storage_id.is_some()) + usize::from(metadata.reads_acks));
         if let Some(storage_id) = &metadata.storage_id {
             self.str(k::STORAGE_ID, storage_id.as_str());
         }
@@ -91,6 +91,10 @@ impl Out {
                 .str(k::IS_EPHEMERAL)
                 .and_then(|e| e.bool(metadata.is_ephemeral)),
         );
+        // Only when set, so metadata without it is byte for byte what stock peers send.
+        if metadata.reads_acks {
+            written(self.0.str(k::TESSERA_ACKS).and_then(|e| e.bool(true)));
+        }
     }
 
     fn new_heads(&mut self, new_heads: &BTreeMap<StorageId, HeadsInfo>) {

@@ -13,6 +13,10 @@ pub struct PeerMetadata {
     pub storage_id: Option<StorageId>,
     /// Whether the peer expects never to come back with this storage id.
     pub is_ephemeral: bool,
+    /// Tessera extension (`tesseraAcks: true` in `join`): the peer reads `ack` messages, so the
+    /// relay sends it some. Stock peers neither send nor read the key; the relay sends them no
+    /// acks, which they would only drop.
+    pub reads_acks: bool,
 }
 
 /// The heads one storage has for a document, as gossiped in `remote-heads-changed`.
@@ -208,6 +212,7 @@ pub(super) mod keys {
     pub(crate) const METADATA: &str = "metadata";
     pub(crate) const STORAGE_ID: &str = "storageId";
     pub(crate) const IS_EPHEMERAL: &str = "isEphemeral";
+    pub(crate) const TESSERA_ACKS: &str = "tesseraAcks";
     pub(crate) const COUNT: &str = "count";
     pub(crate) const SESSION_ID: &str = "sessionId";
     pub(crate) const ADD: &str = "add";

@@ -7,7 +7,9 @@
 //!
 //! Extensions, which stock clients ignore because they skip unknown `type`s:
 //! - `error` may carry a machine-readable [`ErrorCode`] and `retryAfterMs`;
-//! - `ack` tells a client the relay stored its changes durably;
+//! - `ack` tells a client the relay stored its changes durably; only peers that declare they
+//!   read it (`tesseraAcks: true` in the `join`'s `peerMetadata`, a key stock peers skip) are
+//!   sent one;
 //! - `fragment` carries a piece of a frame too large to send whole.
 //!
 //! Frames over the transport's size limit are handled in two steps: [`split_sync_data`] turns

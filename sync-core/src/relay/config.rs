@@ -85,6 +85,13 @@ pub struct RoomConfig {
     /// How long changes for a peer wait for its answer to the last changes it was sent before
     /// they go out anyway (see the graph's `PeerSync`).
     pub reply_hold_ms: u64,
+    /// Whether peers that did not declare they read acks (`tesseraAcks` in `join`) get them
+    /// anyway. Off: stock automerge-repo peers drop every ack, and under load the acks cost the
+    /// room as much as the sync messages. Tessera clients declare it; one built before the
+    /// declaration existed gets no acks with this off, so it never reports "in sync" and its
+    /// stall watchdog reconnects it every `stall_timeout_ms` (its changes still sync and are
+    /// stored). A deployment still serving such clients turns this on until they are updated.
+    pub ack_undeclared_peers: bool,
 }
 
 impl Default for RoomConfig {
@@ -122,6 +129,7 @@ impl Default for RoomConfig {
             max_resident_row_bytes: 8 * 1024 * 1024,
             attach_sync_every_ms: 2_000,
             reply_hold_ms: 1_000,
+            ack_undeclared_peers: false,
         }
     }
 }

@@ -7,13 +7,13 @@
 //! order. The room never reads a clock or touches storage itself.
 //!
 //! # Persist before ack, in batches
-//! Changes in an incoming sync message are not applied at once. They queue as chunks; one log
-//! row at a time is written (everything queued, up to the row limit), and only when the shell
-//! reports the row durable are its chunks applied to the document, in **one** incremental load,
-//! and the senders sent an `ack` with the new heads. While a row is being written, new chunks
-//! queue behind it, so under load each write carries more: the room never applies changes one
-//! at a time into a large document (with automerge 0.12 each apply costs time proportional to
-//! the document, see the crate docs).
+//! Changes in an incoming sync message join the change graph and are forwarded at once; they
+//! queue as chunks to be stored, one log row at a time (everything queued, up to the row
+//! limit), and only when the shell reports the row durable are the senders sent an `ack` with
+//! the durable heads. While a row is being written, new chunks queue behind it, so under load
+//! each write carries more, and a sender whose several messages one row covers gets one ack.
+//! Acks go only to peers that declared they read them, never twice with the same heads, and to
+//! a reader once what it holds is durable (see `room/acks.rs`).
 //!
 //! A failed write keeps its chunks queued (dirty) and is retried with exponential back-off.
 //!

@@ -13,6 +13,14 @@ use crate::protocol::{PeerId, Reassembler};
 pub(crate) struct Remote {
     pub(crate) peer_id: String,
     pub(crate) storage_id: Option<String>,
+    /// It declared that it reads acks. Absent from attachments written before the declaration
+    /// existed: those peers were acked then, so they still are.
+    #[serde(default = "reads_acks_before_declarations")]
+    pub(crate) reads_acks: bool,
+}
+
+fn reads_acks_before_declarations() -> bool {
+    true
 }
 
 impl Remote {
@@ -32,6 +40,9 @@ pub(crate) struct Peer {
     /// Changes from this peer not yet durable (waiting, queued or being written); it is acked
     /// when this drops to zero.
     pub(crate) unpersisted: usize,
+    /// The room's durable count (`RelayRoom::durable`) when this connection was last acked:
+    /// the durable heads it was told, since a durable prefix of the graph has one set of heads.
+    pub(crate) acked_durable: Option<u32>,
     /// What this connection may still send and has half sent; made at its first frame, from the
     /// room's config and the token's plan. Not in the attachment: after hibernation a
     /// connection starts with full buckets and no partial messages (their fragments are lost
@@ -87,6 +98,7 @@ impl Peer {
             syncing: false,
             sync: PeerSync::default(),
             unpersisted: 0,
+            acked_durable: None,
             inbound: None,
             next_fragment_id: 0,
             attached_at: None,

@@ -7,7 +7,7 @@ use automerge::{AutoCommit, ROOT};
 
 use super::*;
 use crate::io::{ConnId, TaskId};
-use crate::protocol::{DocumentId, ErrorCode, Message, PeerId};
+use crate::protocol::{DocumentId, ErrorCode, Message, PeerId, PeerMetadata};
 
 const DOC: DocumentId = DocumentId::from_bytes([7; 16]);
 const NOW: u64 = 1_000_000;
@@ -43,7 +43,18 @@ fn quiet_metrics() -> RoomConfig {
     }
 }
 
+/// Connects and joins as a Tessera client, which declares that it reads acks.
 fn join(room: &mut RelayRoom, conn: ConnId, can_write: bool) -> Vec<RoomOutput> {
+    join_declaring(room, conn, can_write, true)
+}
+
+/// Connects and joins; `reads_acks: false` is a stock automerge-repo peer.
+fn join_declaring(
+    room: &mut RelayRoom,
+    conn: ConnId,
+    can_write: bool,
+    reads_acks: bool,
+) -> Vec<RoomOutput> {
     let mut outs = room.handle(
         NOW,
         RoomInput::Connected {
@@ -54,7 +65,11 @@ fn join(room: &mut RelayRoom, conn: ConnId, can_write: bool) -> Vec<RoomOutput> 
     let join = Message::Join {
         sender_id: PeerId::from("peer"),
         supported_protocol_versions: vec!["1".into()],
-        metadata: None,
+        metadata: Some(PeerMetadata {
+            storage_id: None,
+            is_ephemeral: true,
+            reads_acks,
+        }),
     };
     outs.extend(room.handle(NOW, frame(conn, &join)));
     outs
@@ -368,6 +383,7 @@ fn a_quota_refusal_stores_nothing() {
     );
 }
 
+mod acks;
 mod graph;
 mod keepalive;
 mod metrics;

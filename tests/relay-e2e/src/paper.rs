@@ -154,7 +154,7 @@ pub async fn upload(
     history: &History,
     mut progress: impl FnMut(usize),
 ) -> usize {
-    let mut up = RawPeer::joined(url, "uploader").await;
+    let mut up = RawPeer::joined_reading_acks(url, "uploader").await;
     let position: HashMap<String, usize> = history
         .hashes
         .iter()

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sync_core::protocol::{Message, PeerId};
+use sync_core::protocol::{Message, PeerId, PeerMetadata};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -46,8 +46,31 @@ impl RawPeer {
     /// Connects and completes the handshake as `peer_id`; panics if the relay does not answer
     /// with `peer`.
     pub async fn joined(url: &str, peer_id: &str) -> Self {
+        Self::joined_as(url, join(peer_id)).await
+    }
+
+    /// The same, declaring that it reads acks (`tesseraAcks`), as Tessera clients do: only
+    /// such peers are sent acks.
+    pub async fn joined_reading_acks(url: &str, peer_id: &str) -> Self {
+        let join = Message::Join {
+            sender_id: PeerId::from(peer_id),
+            supported_protocol_versions: vec!["1".into()],
+            metadata: Some(PeerMetadata {
+                storage_id: None,
+                is_ephemeral: true,
+                reads_acks: true,
+            }),
+        };
+        Self::joined_as(url, join).await
+    }
+
+    async fn joined_as(url: &str, join: Message) -> Self {
+        let Message::Join { sender_id, .. } = &join else {
+            panic!("not a join: {join:?}");
+        };
+        let peer_id = sender_id.to_string();
         let mut p = Self::connect(url).await;
-        p.send(&join(peer_id)).await;
+        p.send(&join).await;
         match p.next(Duration::from_secs(10)).await {
             Next::Message(Message::Peer { .. }) => p,
             other => panic!("join as {peer_id}: expected `peer`, got {other:?}"),

@@ -374,15 +374,17 @@ async fn the_tenant_rate_covers_all_its_connections_to_a_document() {
     let doc = new_doc();
     let url = relay.doc_url(&doc.to_string(), &TokenSpec::writer().mint());
     let mut first = RawPeer::joined(&url, "first").await;
+    // Requests for another document: each is answered (`doc-unavailable`), and counts against
+    // the rates like any frame.
+    let elsewhere = new_doc();
     for _ in 0..20 {
-        first.send(&subscribe(doc, "first")).await;
+        first.send(&subscribe(elsewhere, "first")).await;
     }
-    // The first connection alone stays under the tenant's rate: its last request is answered.
+    // The first connection alone stays under the tenant's rate: every request is answered.
     let mut answered = 0;
     while answered < 20 {
         match first.next(T).await {
-            // Every request without changes is answered with an `ack` of what is durable.
-            Next::Message(Message::Ack { .. }) => answered += 1,
+            Next::Message(Message::DocUnavailable { .. }) => answered += 1,
             Next::Message(_) => {}
             other => panic!("the first connection was not served: {other:?}"),
         }

@@ -55,7 +55,8 @@ fn metadata_under_either_key() {
                 supported_protocol_versions: vec!["1".into()],
                 metadata: Some(PeerMetadata {
                     storage_id: Some("s1".into()),
-                    is_ephemeral: true
+                    is_ephemeral: true,
+                    reads_acks: false,
                 }),
             }),
             "{key}"
@@ -174,7 +175,8 @@ fn null_and_undefined_for_optional_fields() {
             supported_protocol_versions: vec!["1".into()],
             metadata: Some(PeerMetadata {
                 storage_id: None,
-                is_ephemeral: false
+                is_ephemeral: false,
+                reads_acks: false,
             }),
         })
     );
@@ -318,7 +320,8 @@ fn indefinite_lengths_everywhere() {
             supported_protocol_versions: vec!["1".into(), "2".into()],
             metadata: Some(PeerMetadata {
                 storage_id: Some("store".into()),
-                is_ephemeral: false
+                is_ephemeral: false,
+                reads_acks: false,
             }),
         })
     );

@@ -66,13 +66,16 @@ impl RelayRoom {
                     );
                 }
                 let peer = self.peers.get_mut(&conn).expect("caller checked");
+                let reads_acks = metadata.as_ref().is_some_and(|m| m.reads_acks);
                 peer.remote = Some(Remote {
                     peer_id: sender_id.to_string(),
                     storage_id: metadata
                         .filter(|m| !m.is_ephemeral)
                         .and_then(|m| m.storage_id)
                         .map(|s| s.to_string()),
+                    reads_acks,
                 });
+                peer.acked_durable = None;
                 let reply = Message::Peer {
                     sender_id: self.config.relay_peer_id.clone(),
                     selected_protocol_version: "1".into(),
@@ -80,6 +83,7 @@ impl RelayRoom {
                     metadata: Some(PeerMetadata {
                         storage_id: Some(self.config.storage_id.clone()),
                         is_ephemeral: false,
+                        reads_acks: false,
                     }),
                 };
                 self.send(conn, reply);

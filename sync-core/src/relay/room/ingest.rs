@@ -101,11 +101,9 @@ impl RelayRoom {
             // Forward on arrival: everyone hears of the new changes before they are durable.
             self.sync_all();
         }
-        // Nothing of theirs is pending, so tell them what is durable: a client waiting for
-        // "the relay holds all my changes" learns it here after a reconnect.
-        if !had_changes && self.peers.get(&conn).is_some_and(|p| p.unpersisted == 0) {
-            self.ack(conn);
-        }
+        // A client whose heads are durable learns it here (after a reconnect, or once it has
+        // what was forwarded to it); one with changes still to store, when they are.
+        self.ack_if_due(conn, false);
         self.pump(now);
     }
 
@@ -409,18 +407,18 @@ impl RelayRoom {
             chunks: batch.chunks.len(),
             bytes: bytes as u64,
         }));
-        let mut acked: Vec<ConnId> = Vec::new();
+        // One ack per sender whose last change this row stored, however many of its messages
+        // the row covers.
+        let mut stored: Vec<ConnId> = Vec::new();
         for chunk in &batch.chunks {
             if let Some(peer) = self.peers.get_mut(&chunk.conn) {
                 peer.unpersisted = peer.unpersisted.saturating_sub(1);
-                if peer.unpersisted == 0 && !acked.contains(&chunk.conn) {
-                    acked.push(chunk.conn);
+                if peer.unpersisted == 0 && !stored.contains(&chunk.conn) {
+                    stored.push(chunk.conn);
                 }
             }
         }
-        for conn in acked {
-            self.ack(conn);
-        }
+        self.ack_after_write(&stored);
         self.compaction.note_write(now, &self.log, &self.config);
         self.pump(now);
     }

@@ -18,6 +18,7 @@ use crate::framing::frames_for;
 use crate::io::{ConnId, Millis, TaskId, heads_to_hex};
 use crate::protocol::{DocumentId, ErrorCode, Message, PeerMetadata};
 
+mod acks;
 mod budget;
 mod failures;
 mod frames;

@@ -1,4 +1,4 @@
-//! What the room sends: sync messages, acks, attachments and refusals.
+//! What the room sends: sync messages, attachments and refusals (acks are `acks.rs`'s).
 
 use super::*;
 
@@ -172,18 +172,6 @@ impl RelayRoom {
             }
         }
         missing.into_iter().collect()
-    }
-
-    pub(super) fn ack(&mut self, conn: ConnId) {
-        let heads = self.durable_heads();
-        let target = self.remote_id(conn);
-        let msg = Message::Ack {
-            sender_id: self.config.relay_peer_id.clone(),
-            target_id: target,
-            document_id: self.doc_id,
-            heads: heads_to_hex(&heads),
-        };
-        self.send(conn, msg);
     }
 
     pub(super) fn send(&mut self, conn: ConnId, message: Message) {

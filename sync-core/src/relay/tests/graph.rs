@@ -5,14 +5,14 @@
 use super::*;
 
 /// A stock automerge peer on connection `conn`.
-struct Client {
-    conn: ConnId,
-    doc: AutoCommit,
+pub(super) struct Client {
+    pub(super) conn: ConnId,
+    pub(super) doc: AutoCommit,
     state: sync::State,
 }
 
 impl Client {
-    fn new(conn: u64) -> Self {
+    pub(super) fn new(conn: u64) -> Self {
         Self {
             conn: ConnId(conn),
             doc: AutoCommit::new(),
@@ -20,13 +20,13 @@ impl Client {
         }
     }
 
-    fn edit(&mut self, key: &str, value: i64) {
+    pub(super) fn edit(&mut self, key: &str, value: i64) {
         self.doc.put(ROOT, key, value).unwrap();
         self.doc.commit();
     }
 
     /// Takes the room's sync messages to this peer; whether any arrived.
-    fn take(&mut self, outs: &[RoomOutput]) -> bool {
+    pub(super) fn take(&mut self, outs: &[RoomOutput]) -> bool {
         let mut any = false;
         for m in sent(outs, self.conn) {
             if let Message::Sync { data, .. } = m {
@@ -41,7 +41,7 @@ impl Client {
         any
     }
 
-    fn say(&mut self, room: &mut RelayRoom) -> Option<Vec<RoomOutput>> {
+    pub(super) fn say(&mut self, room: &mut RelayRoom) -> Option<Vec<RoomOutput>> {
         let data = self.doc.sync().generate_sync_message(&mut self.state)?;
         let m = Message::Sync {
             document_id: DOC,
@@ -61,7 +61,7 @@ thread_local! {
 
 /// Carries out quota and storage asks (all succeed; reads come from `STORED_ROWS`) until
 /// none is left; returns every output.
-fn settle(room: &mut RelayRoom, mut outs: Vec<RoomOutput>) -> Vec<RoomOutput> {
+pub(super) fn settle(room: &mut RelayRoom, mut outs: Vec<RoomOutput>) -> Vec<RoomOutput> {
     let mut all = Vec::new();
     while !outs.is_empty() {
         let mut next = Vec::new();
@@ -108,7 +108,7 @@ fn settle(room: &mut RelayRoom, mut outs: Vec<RoomOutput>) -> Vec<RoomOutput> {
 }
 
 /// Runs the clients against the room until nobody has anything to say.
-fn converge(room: &mut RelayRoom, clients: &mut [Client]) -> Vec<RoomOutput> {
+pub(super) fn converge(room: &mut RelayRoom, clients: &mut [Client]) -> Vec<RoomOutput> {
     let mut log = Vec::new();
     for _ in 0..1_000 {
         let mut quiet = true;

@@ -166,6 +166,7 @@ fn every_string_from_the_wire_has_a_bound() {
                 metadata: Some(PeerMetadata {
                     storage_id: Some(long(l::MAX_ID_LEN).as_str().into()),
                     is_ephemeral: false,
+                    reads_acks: false,
                 }),
             }
             .encode(),
