@@ -113,10 +113,14 @@ pub(crate) async fn run(
     }
     let ended = Instant::now();
     let want = edits + all.len() * seconds;
+    // One deadline for all of them: a server that does not converge would otherwise cost a
+    // minute per client, 101 times over.
+    let deadline = ended + SETTLE_LIMIT;
     let mut converged = true;
     for doc in &all {
-        if wait_for_len(doc, &block, want).await.is_err() {
+        if wait_for_len(doc, &block, want, deadline).await.is_err() {
             converged = false;
+            break;
         }
     }
     let settle = ended.elapsed();
@@ -170,9 +174,16 @@ async fn watch(
     Ok(seen)
 }
 
-/// Waits until the block's text has at least `len` characters.
-async fn wait_for_len(doc: &Document, block: &BlockId, len: usize) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// How long after the last edit every client must hold every edit.
+const SETTLE_LIMIT: Duration = Duration::from_secs(180);
+
+/// Waits until the block's text has at least `len` characters, or the deadline.
+async fn wait_for_len(
+    doc: &Document,
+    block: &BlockId,
+    len: usize,
+    deadline: Instant,
+) -> anyhow::Result<()> {
     while Instant::now() < deadline {
         if text_len(doc, block).await.is_ok_and(|n| n >= len) {
             return Ok(());
