@@ -388,4 +388,5 @@ mod graph;
 mod keepalive;
 mod metrics;
 mod resilience;
+mod rows;
 mod storage;
