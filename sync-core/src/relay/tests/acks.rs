@@ -2,7 +2,7 @@
 //! write that stores their changes, never twice with the same heads, and a reader as soon as
 //! what it holds is durable.
 
-use super::graph::{Client, converge, settle};
+use super::graph::{Client, converge, settle, sync_to_relay};
 use super::*;
 
 /// The heads of every ack sent to `conn`, in order.
@@ -29,20 +29,7 @@ fn hex_heads(client: &mut Client) -> Vec<String> {
 
 /// A sync message with no changes that reports `client`'s heads.
 fn heads_only(client: &mut Client) -> Message {
-    let msg = sync::Message {
-        heads: client.doc.get_heads(),
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: sync::ChunkList::empty(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    };
-    Message::Sync {
-        document_id: DOC,
-        sender_id: PeerId::from("peer"),
-        target_id: PeerId::from("tessera-relay"),
-        data: msg.encode(),
-    }
+    sync_to_relay(client.doc.get_heads(), sync::ChunkList::empty())
 }
 
 /// A stored write task among `outs`, not finished.
@@ -138,8 +125,8 @@ fn one_write_covering_several_messages_is_one_ack() {
     assert_eq!(acks_to(&outs, ConnId(1)), Vec::<Vec<String>>::new());
 }
 
-#[test]
-fn a_reader_learns_a_forwarded_change_is_durable_when_the_write_ends() {
+/// Two declaring peers in sync; the first has just sent one new change (the room's outputs).
+fn a_writer_and_a_reader_after_one_edit() -> (RelayRoom, [Client; 2], Vec<RoomOutput>) {
     let mut room = room();
     join(&mut room, ConnId(1), true);
     join(&mut room, ConnId(2), true);
@@ -147,6 +134,12 @@ fn a_reader_learns_a_forwarded_change_is_durable_when_the_write_ends() {
     converge(&mut room, &mut clients);
     clients[0].edit("a", 1);
     let outs = clients[0].say(&mut room).expect("a change to send");
+    (room, clients, outs)
+}
+
+#[test]
+fn a_reader_learns_a_forwarded_change_is_durable_when_the_write_ends() {
+    let (mut room, mut clients, outs) = a_writer_and_a_reader_after_one_edit();
     let outs = [outs.clone(), grant_quota(&mut room, &outs)].concat();
     let task = write_task(&outs);
     // The reader has the change before it is durable, and answers: nothing to ack yet.
@@ -161,13 +154,7 @@ fn a_reader_learns_a_forwarded_change_is_durable_when_the_write_ends() {
 
 #[test]
 fn a_reader_behind_the_durable_heads_is_acked_only_once_it_catches_up() {
-    let mut room = room();
-    join(&mut room, ConnId(1), true);
-    join(&mut room, ConnId(2), true);
-    let mut clients = [Client::new(1), Client::new(2)];
-    converge(&mut room, &mut clients);
-    clients[0].edit("a", 1);
-    let outs = clients[0].say(&mut room).expect("a change to send");
+    let (mut room, mut clients, outs) = a_writer_and_a_reader_after_one_edit();
     let outs = settle(&mut room, outs);
     clients[1].take(&outs);
     converge(&mut room, &mut clients);

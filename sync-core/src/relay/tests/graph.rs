@@ -180,11 +180,19 @@ fn a_change_reaches_other_peers_before_it_is_durable_and_is_acked_after() {
 }
 
 fn raw_sync(changes: Vec<Vec<u8>>) -> Message {
+    sync_to_relay(Vec::new(), sync::ChunkList::from(changes))
+}
+
+/// A version-1 sync message from a peer with these heads and changes.
+pub(super) fn sync_to_relay(
+    heads: Vec<automerge::ChangeHash>,
+    changes: sync::ChunkList,
+) -> Message {
     let msg = sync::Message {
-        heads: Vec::new(),
+        heads,
         need: Vec::new(),
         have: Vec::new(),
-        changes: sync::ChunkList::from(changes),
+        changes,
         flags: None,
         version: sync::MessageVersion::V1,
     };
